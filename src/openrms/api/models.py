@@ -1,0 +1,125 @@
+"""Pydantic models generated from the schema registry, so OpenAPI documents every entity type's fields.
+
+These models check only the shape of a request (field names, JSON types); the registry's validator then
+normalises values and applies the domain rules, so there is one source of truth for what is valid.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cache
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from openrms.schema import FieldDef, registry
+
+_SCALARS: dict[str, Any] = {
+    "integer": int,
+    "decimal": float,
+    "boolean": bool,
+    "latitude": float,
+    "longitude": float,
+}
+
+
+def _camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+def _annotation(fdef: FieldDef, owner: str) -> Any:
+    if fdef.type == "object":
+        base: Any = _object_model(f"{owner}{_camel(fdef.name)}", fdef.fields)
+    else:
+        base = _SCALARS.get(fdef.type, str)
+    return list[base] if fdef.many else base
+
+
+def _field_info(fdef: FieldDef) -> Any:
+    extra: dict[str, Any] = {"x-openrms-type": fdef.type}
+    if fdef.codelist:
+        extra["x-codelist"] = fdef.codelist
+        extra["enum" if not fdef.many else "x-codes"] = list(registry().codelists[fdef.codelist].codes)
+    description = " ".join(p for p in (fdef.help, "Required." if fdef.required else "") if p) or None
+    return Field(default=None, title=fdef.label, description=description, json_schema_extra=extra)
+
+
+def _object_model(name: str, fields: dict[str, FieldDef]) -> type[BaseModel]:
+    definitions: dict[str, Any] = {
+        f.name: (_annotation(f, name) | None, _field_info(f)) for f in fields.values()
+    }
+    return create_model(name, __config__=ConfigDict(extra="forbid"), **definitions)
+
+
+@cache
+def data_model(entity_type: str) -> type[BaseModel]:
+    etype = registry().entity(entity_type)
+    model = _object_model(f"{_camel(entity_type)}Data", etype.fields)
+    model.__doc__ = etype.description or etype.label
+    return model
+
+
+class ProvenanceIn(BaseModel):
+    """Where the record comes from. Until sign-in exists (access-control issue) `recorded_by` is required."""
+
+    model_config = ConfigDict(extra="forbid")
+    agency: str = Field(description="Owning agency code, e.g. WYP", examples=["WYP"])
+    source_system: str = Field(description="System the record came from", examples=["NICHE"])
+    source_key: str | None = Field(None, description="The record's key in that system; omit for new entries")
+    recorded_by: str = Field(description="Who recorded it (user or collar number)")
+    recorded_at: dt.datetime | None = Field(None, description="When the source recorded it; default now")
+    classification: str = Field("OFFICIAL", description="OFFICIAL, OFFICIAL-SENSITIVE, SECRET or TOP SECRET")
+    handling: str = Field("P", description="P, C (conditions required), or legacy 5x5x5 codes 4 or 5")
+    handling_conditions: str | None = None
+    reason: str | None = None
+
+
+@cache
+def create_model_for(entity_type: str) -> type[BaseModel]:
+    return create_model(
+        f"{_camel(entity_type)}Create",
+        __config__=ConfigDict(extra="forbid"),
+        data=(data_model(entity_type), ...),
+        provenance=(ProvenanceIn, ...),
+    )
+
+
+class RecordUpdate(BaseModel):
+    """A new version. `version` is the version you read: if someone changed the record since, you get 409."""
+
+    model_config = ConfigDict(extra="forbid")
+    version: int = Field(ge=1)
+    data: dict[str, Any]
+    recorded_by: str
+    reason: str | None = None
+    classification: str | None = None
+    handling: str | None = None
+    handling_conditions: str | None = None
+
+
+class RecordRetract(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    recorded_by: str
+    reason: str = Field(min_length=3)
+
+
+class LinkCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    link_type: str = Field(examples=["SUSPECT"])
+    from_id: str
+    to_id: str
+    valid_from: str | None = Field(None, description="YYYY, YYYY-MM, YYYY-MM-DD or a date and time")
+    valid_to: str | None = None
+    data: dict[str, Any] = Field(default_factory=dict, description="Free notes about the link")
+    provenance: ProvenanceIn
+
+
+class LinkUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: int = Field(ge=1)
+    recorded_by: str
+    valid_from: str | None = None
+    valid_to: str | None = None
+    data: dict[str, Any] | None = None
+    deleted: bool = False
+    reason: str | None = None

@@ -1,0 +1,81 @@
+"""Every error as RFC 9457 problem details: one JSON shape for the whole API.
+
+Domain errors carry their own status; request-shape errors become 422 with the same `issues` list the
+registry's validator produces; anything unexpected is a 500 that reveals nothing internal.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from openrms.errors import OpenRMSError
+
+log = logging.getLogger("openrms.api")
+MEDIA_TYPE = "application/problem+json"
+
+
+def problem(request: Request, status: int, kind: str, title: str, detail: str, **extra: Any) -> JSONResponse:
+    body = {
+        "type": f"/problems/{kind}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        **extra,
+    }
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE)
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body",)]
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if part.isdigit() else (f".{part}" if out else part)
+    return out
+
+
+async def _domain(request: Request, exc: OpenRMSError) -> JSONResponse:
+    return problem(request, exc.status, exc.kind, exc.title, exc.detail, **exc.extra)
+
+
+async def _shape(request: Request, exc: RequestValidationError) -> JSONResponse:
+    issues = [
+        {
+            "code": err.get("type", "invalid"),
+            "path": _path(tuple(err.get("loc", ()))),
+            "message": err.get("msg", "invalid"),
+            "severity": "error",
+        }
+        for err in exc.errors()
+    ]
+    detail = "; ".join(f"{i['path']}: {i['message']}" for i in issues[:10])
+    return problem(request, 422, "validation-failed", "Request failed validation", detail, issues=issues)
+
+
+async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    kind = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+    return problem(request, exc.status_code, kind, str(exc.detail), str(exc.detail))
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem(
+        request,
+        500,
+        "internal-error",
+        "Internal error",
+        "the server failed to handle this request; it has been logged",
+    )
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(OpenRMSError, _domain)
+    app.add_exception_handler(RequestValidationError, _shape)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(Exception, _unexpected)

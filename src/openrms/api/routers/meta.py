@@ -1,0 +1,51 @@
+"""Health, the schema registry as JSON, and master views."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+
+from openrms import __version__
+from openrms.api.deps import database, read_scope
+from openrms.errors import NotFound
+from openrms.schema import registry
+from openrms.store import migrate
+from openrms.store.database import Database
+from openrms.store.masters import master_view
+from openrms.store.scope import ReadScope
+
+router = APIRouter()
+Db = Annotated[Database, Depends(database)]
+Scope = Annotated[ReadScope, Depends(read_scope)]
+
+
+@router.get("/health", tags=["meta"], summary="Liveness and database reachability")
+def health(db: Db) -> dict[str, Any]:
+    revision = migrate.current(db)
+    return {
+        "status": "ok" if revision == migrate.head() else "needs-migration",
+        "version": __version__,
+        "database": db.dialect,
+        "schema_revision": revision,
+    }
+
+
+@router.get("/schema", tags=["meta"], summary="The POLE registry: entity types, fields, links, code lists")
+def schema() -> dict[str, Any]:
+    return registry().as_dict()
+
+
+@router.get("/schema/{entity_type}", tags=["meta"], summary="One entity type's fields and rules")
+def schema_entity(entity_type: str) -> dict[str, Any]:
+    if entity_type not in registry().entity_types:
+        raise NotFound(f"no entity type {entity_type!r}; known: {', '.join(sorted(registry().entity_types))}")
+    return registry().entity(entity_type).as_dict()
+
+
+@router.get(
+    "/masters/{master_id}", tags=["masters"], summary="A master: its source records, golden view, links"
+)
+def get_master(master_id: str, db: Db, scope: Scope) -> dict[str, Any]:
+    with db.read() as conn:
+        return master_view(conn, master_id, scope)

@@ -1,0 +1,158 @@
+"""Records: create (one route per entity type, documented from the registry), read, update, history, list."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel
+
+from openrms.api.deps import database, read_scope
+from openrms.api.models import RecordRetract, RecordUpdate, create_model_for
+from openrms.errors import BadRequest
+from openrms.schema import registry
+from openrms.store import records as writes
+from openrms.store import views
+from openrms.store.database import Database
+from openrms.store.links import links_of
+from openrms.store.provenance import Provenance
+from openrms.store.scope import ReadScope
+
+router = APIRouter(prefix="/records", tags=["records"])
+Db = Annotated[Database, Depends(database)]
+Scope = Annotated[ReadScope, Depends(read_scope)]
+
+
+def _created(response: Response, outcome: writes.WriteOutcome) -> dict[str, Any]:
+    response.headers["Location"] = f"/records/{outcome.id}"
+    return outcome.as_dict()
+
+
+def _add_create_route(entity_type: str) -> None:
+    body_model = create_model_for(entity_type)
+    label = registry().entity(entity_type).label
+
+    def create(body: body_model, response: Response, db: Db) -> dict[str, Any]:  # type: ignore[valid-type]
+        payload: BaseModel = body
+        prov = Provenance(**payload.provenance.model_dump())  # type: ignore[attr-defined]
+        data = payload.data.model_dump(exclude_none=True)  # type: ignore[attr-defined]
+        with db.write() as conn:
+            outcome = writes.create_record(conn, writes.NewRecord(entity_type, data, prov))
+        return _created(response, outcome)
+
+    # The body type is built at run time, so give FastAPI the class itself rather than a string annotation.
+    create.__annotations__["body"] = body_model
+    router.add_api_route(
+        f"/{entity_type}",
+        create,
+        methods=["POST"],
+        status_code=201,
+        summary=f"Create a {label.lower()}",
+        name=f"create_{entity_type}",
+        description=f"Validates against the registry's `{entity_type}` type and stores version 1. "
+        "A source key already used by this agency and system is a 409.",
+    )
+
+
+for _name in registry().entity_types:
+    _add_create_route(_name)
+
+
+def _field_filters(request: Request) -> dict[str, str]:
+    return {k[6:]: v for k, v in request.query_params.items() if k.startswith("field.")}
+
+
+@router.get("", summary="List records, filtered, in pages")
+def list_records(
+    request: Request,
+    db: Db,
+    scope: Scope,
+    entity_type: str | None = None,
+    agency: str | None = None,
+    source_system: str | None = None,
+    master_id: str | None = None,
+    include_deleted: bool = False,
+    after: Annotated[str | None, Query(description="next_after from the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=views.MAX_PAGE)] = 50,
+) -> dict[str, Any]:
+    """Filter on any single-valued field with `field.<name>=<value>` (value normalised first)."""
+    known = {"entity_type", "agency", "source_system", "master_id", "include_deleted", "after", "limit"}
+    unknown = [k for k in request.query_params if k not in known and not k.startswith("field.")]
+    if unknown:
+        raise BadRequest(f"unknown query parameters {unknown}; filter fields as field.<name>=<value>")
+    with db.read() as conn:
+        page = views.list_records(
+            conn,
+            scope,
+            entity_type=entity_type,
+            agency=agency,
+            source_system=source_system,
+            master_id=master_id,
+            fields=_field_filters(request),
+            include_deleted=include_deleted,
+            after=after,
+            limit=limit,
+        )
+    return {"items": page.items, "next_after": page.next_after}
+
+
+@router.get("/{record_id}", summary="Read a record, now, at a version, or as at a time")
+def get_record(
+    record_id: str,
+    db: Db,
+    scope: Scope,
+    as_at: dt.datetime | None = None,
+    version: Annotated[int | None, Query(ge=1)] = None,
+) -> dict[str, Any]:
+    if as_at is not None and as_at.tzinfo is None:
+        as_at = as_at.replace(tzinfo=dt.UTC)
+    with db.read() as conn:
+        return views.get_record(conn, record_id, scope, as_at=as_at, version=version)
+
+
+@router.get("/{record_id}/history", summary="Every version of a record, oldest first")
+def get_history(record_id: str, db: Db, scope: Scope) -> dict[str, Any]:
+    with db.read() as conn:
+        return {"id": record_id, "versions": views.history(conn, record_id, scope)}
+
+
+@router.get("/{record_id}/links", summary="Links of a record whose other end you may see")
+def get_links(record_id: str, db: Db, scope: Scope, link_type: str | None = None) -> dict[str, Any]:
+    with db.read() as conn:
+        views.get_record(conn, record_id, scope)
+        return {"id": record_id, "links": links_of(conn, [record_id], scope, link_type=link_type)}
+
+
+def _update(record_id: str, body: RecordUpdate, db: Database, merge: bool) -> dict[str, Any]:
+    with db.write() as conn:
+        outcome = writes.update_record(
+            conn,
+            record_id,
+            body.data,
+            body.version,
+            recorded_by=body.recorded_by,
+            merge=merge,
+            classification=body.classification,
+            handling=body.handling,
+            handling_conditions=body.handling_conditions,
+            reason=body.reason,
+        )
+    return outcome.as_dict()
+
+
+@router.put("/{record_id}", summary="Replace a record's data (new version); 409 if `version` is stale")
+def put_record(record_id: str, body: RecordUpdate, db: Db) -> dict[str, Any]:
+    return _update(record_id, body, db, merge=False)
+
+
+@router.patch("/{record_id}", summary="Change some fields (new version); null removes a field; 409 if stale")
+def patch_record(record_id: str, body: RecordUpdate, db: Db) -> dict[str, Any]:
+    return _update(record_id, body, db, merge=True)
+
+
+@router.post("/{record_id}/retract", summary="Mark a record deleted at its source (history is kept)")
+def retract(record_id: str, body: RecordRetract, db: Db) -> dict[str, Any]:
+    with db.write() as conn:
+        count = writes.retract_records(conn, [record_id], recorded_by=body.recorded_by, reason=body.reason)
+    return {"id": record_id, "retracted": bool(count)}

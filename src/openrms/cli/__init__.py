@@ -1,0 +1,200 @@
+"""The `openrms` command: set up a database, serve the API, load the demo, work with records, export."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from openrms import __version__
+from openrms.cli.common import DbOption, console, open_db, out, print_json, reported
+from openrms.cli.records import link_app, master_app, record_app
+from openrms.schema import registry
+from openrms.store import migrate
+from openrms.store.database import Database
+from openrms.store.export import export_jsonl
+from openrms.store.scope import Unrestricted
+
+app = typer.Typer(
+    name="openrms",
+    help="OpenRMS: one records platform for police forces and their justice partners.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(record_app, name="record")
+app.add_typer(link_app, name="link")
+app.add_typer(master_app, name="master")
+
+DEMO_DB = "openrms-demo.db"
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"openrms {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True)] = False,
+) -> None:
+    """Configure with --db or OPENRMS_DATABASE_URL (default: the SQLite file ./openrms.db)."""
+
+
+@app.command()
+def init(db: DbOption = None) -> None:
+    """Create the database, or migrate it to the current schema."""
+    with reported():
+        database = open_db(db)
+        before = migrate.current(database)
+        after = migrate.upgrade(database)
+    console.print(f"{database!r}: schema {before or 'none'} -> {after}")
+
+
+def _serve(database: Database, host: str, port: int) -> None:
+    import uvicorn
+
+    from openrms.api.app import create_app
+
+    console.print(f"OpenRMS {__version__} on {database!r}")
+    console.print(f"API:  http://{host}:{port}/docs   (OpenAPI: http://{host}:{port}/openapi.json)")
+    uvicorn.run(create_app(database), host=host, port=port, log_level="info")
+
+
+@app.command()
+def serve(db: DbOption = None, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Serve the HTTP API (and, as it lands, the web UI) with uvicorn."""
+    with reported():
+        database = open_db(db)
+        migrate.upgrade(database)
+    _serve(database, host, port)
+
+
+@app.command()
+def demo(
+    db: Annotated[str, typer.Option("--db", help="Where to build the demo database")] = DEMO_DB,
+    people: Annotated[int, typer.Option(help="Synthetic people to generate")] = 20000,
+    seed: Annotated[int, typer.Option(help="Seed for the synthetic population")] = 7,
+    fresh: Annotated[bool, typer.Option(help="Delete an existing demo SQLite file first")] = False,
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve once loaded")] = True,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+) -> None:
+    """Build a demo database (police.uk crimes + a synthetic population with duplicates), then serve it."""
+    from openrms.demo.load import load_demo, police_uk_rows
+
+    if fresh and "://" not in db:
+        for suffix in ("", "-wal", "-shm"):
+            Path(db + suffix).unlink(missing_ok=True)
+    with reported():
+        database = open_db(db)
+        migrate.upgrade(database)
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]:>8.0f}/s"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=console) as bar:
+            crimes = bar.add_task("police.uk crimes", total=police_uk_rows(), rate=0.0)
+            people_task = bar.add_task("synthetic people", total=None, rate=0.0)
+            tasks = {"crimes": crimes, "people": people_task}
+
+            def tick(stage: str, done: int) -> None:
+                task = bar.tasks[tasks[stage]]
+                elapsed = task.elapsed or 1e-9
+                bar.update(tasks[stage], advance=done, rate=(task.completed + done) / elapsed)
+
+            summary = load_demo(database, people=people, seed=seed, progress=tick)
+    table = Table("records", "count", title=f"Demo loaded in {summary.seconds:.1f} s")
+    for name, count in sorted(summary.records.items()):
+        table.add_row(name, f"{count:,}")
+    table.add_row("links", f"{sum(summary.links.values()):,}")
+    table.add_row(
+        "(created / updated / unchanged)",
+        " / ".join(f"{summary.outcomes[k]:,}" for k in ("created", "updated", "unchanged")),
+    )
+    console.print(table)
+    if serve_after:
+        _serve(database, host, port)
+
+
+@app.command()
+def export(
+    output: Annotated[Path, typer.Option("--out", help="File to write; - for standard output")] = Path("-"),
+    entity_type: Annotated[str | None, typer.Option("--type", help="Only this entity type")] = None,
+    with_links: Annotated[bool, typer.Option("--links/--no-links", help="Also export links")] = True,
+    db: DbOption = None,
+) -> None:
+    """Export current records (and links) as JSON Lines, one object per line with a "kind"."""
+    with reported():
+        database = open_db(db)
+        with database.read() as conn:
+            handle = sys.stdout if str(output) == "-" else output.open("w", encoding="utf-8")
+            try:
+                counts = export_jsonl(
+                    conn, handle, Unrestricted("cli-export"), entity_type=entity_type, with_links=with_links
+                )
+            finally:
+                if handle is not sys.stdout:
+                    handle.close()
+    console.print(f"exported {counts['records']:,} records and {counts['links']:,} links")
+
+
+@app.command()
+def schema(
+    entity_type: Annotated[str | None, typer.Argument(help="Show one entity type's fields")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The whole registry as JSON")] = False,
+) -> None:
+    """Show the POLE registry: entity types, fields, link types."""
+    reg = registry()
+    if as_json:
+        print_json(reg.as_dict())
+        return
+    if entity_type is None:
+        table = Table("entity type", "category", "fields", "description")
+        for etype in reg.entity_types.values():
+            table.add_row(etype.name, etype.category, str(len(etype.fields)), etype.description[:70])
+        out.print(table)
+        links = Table("link type", "from", "to")
+        for ltype in reg.link_types.values():
+            links.add_row(
+                ltype.name, ", ".join(sorted(ltype.from_types))[:50], ", ".join(sorted(ltype.to_types))[:50]
+            )
+        out.print(links)
+        return
+    with reported():
+        if entity_type not in reg.entity_types:
+            from openrms.errors import NotFound
+
+            raise NotFound(f"no entity type {entity_type!r}; known: {', '.join(sorted(reg.entity_types))}")
+    table = Table("field", "type", "required", "notes", title=reg.entity(entity_type).label)
+    for fdef in reg.entity(entity_type).fields.values():
+        kind = f"{fdef.type}({fdef.codelist})" if fdef.codelist else fdef.type
+        table.add_row(
+            fdef.name,
+            kind + ("[]" if fdef.many else ""),
+            "yes" if fdef.required else "",
+            fdef.help or fdef.label,
+        )
+    out.print(table)
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]

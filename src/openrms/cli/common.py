@@ -1,0 +1,69 @@
+"""What every command shares: the database option, JSON output, and turning errors into clear messages."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from openrms.errors import OpenRMSError, RecordInvalid
+from openrms.store.database import Database
+
+console = Console(stderr=True)  # messages and progress
+out = Console()  # tables and results
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Database URL or SQLite path [env: OPENRMS_DATABASE_URL; default ./openrms.db]",
+        show_default=False,
+    ),
+]
+
+
+def open_db(url: str | None) -> Database:
+    return Database(url)
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+@contextmanager
+def reported() -> Iterator[None]:
+    """Turn domain errors into a red message and exit code 1 (2 for bad input), never a traceback."""
+    try:
+        yield
+    except RecordInvalid as exc:
+        console.print(f"[red]error:[/red] {exc.record_ref} is invalid:")
+        for issue in exc.issues:
+            colour = "red" if issue.severity == "error" else "yellow"
+            console.print(f"  [{colour}]{issue.severity}[/{colour}] {issue.path}: {issue.message}")
+        raise typer.Exit(2) from None
+    except OpenRMSError as exc:
+        console.print(f"[red]error ({exc.status} {exc.title.lower()}):[/red] {exc.detail}")
+        raise typer.Exit(2 if exc.status < 500 else 1) from None
+
+
+def parse_assignments(pairs: list[str]) -> dict[str, Any]:
+    """`--set surname=Smith --set aliases=["A","B"]`: values that parse as JSON are taken as JSON."""
+    data: dict[str, Any] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise typer.BadParameter(f"{pair!r} is not field=value")
+        key, raw = pair.split("=", 1)
+        try:
+            value = json.loads(raw) if raw[:1] in "[{" or raw in ("true", "false", "null") else raw
+        except json.JSONDecodeError:
+            value = raw
+        node = data
+        *parents, leaf = key.strip().split(".")
+        for parent in parents:
+            node = node.setdefault(parent, {})
+        node[leaf] = value
+    return data

@@ -1,0 +1,107 @@
+"""Opening a database: one `Database` per URL, with explicit read and write transactions.
+
+SQLite runs in WAL mode with writes serialised by `BEGIN IMMEDIATE` (one writer, many readers), so two
+writers never deadlock half-way through; PostgreSQL uses its own row locking. Callers own the transaction:
+store functions take a connection and never commit on their own, so a record, its versions, its links and
+(later) its index and audit entries are saved together or not at all.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+from openrms.errors import BadRequest
+
+DEFAULT_URL = "sqlite:///openrms.db"
+_WRITE = "openrms_write"
+
+
+def database_url(explicit: str | None = None) -> str:
+    """`--db` wins, then OPENRMS_DATABASE_URL, then ./openrms.db. A bare path means a SQLite file."""
+    url = explicit or os.environ.get("OPENRMS_DATABASE_URL") or DEFAULT_URL
+    if "://" not in url:
+        url = f"sqlite:///{Path(url).expanduser()}"
+    if url.startswith(("postgresql://", "postgres://")):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (see _sqlite_begin)
+    cursor = dbapi_connection.cursor()
+    for pragma in (
+        "journal_mode=WAL",
+        "synchronous=NORMAL",
+        "foreign_keys=ON",
+        "busy_timeout=30000",
+        "cache_size=-65536",
+        "temp_store=MEMORY",
+        "mmap_size=268435456",
+    ):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    mode = "IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "DEFERRED"
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+class Database:
+    """An engine plus the two ways in: `read()` and `write()`, each one transaction."""
+
+    def __init__(self, url: str | None = None, *, echo: bool = False) -> None:
+        self.url = database_url(url)
+        parsed = make_url(self.url)
+        self.dialect = parsed.get_backend_name()
+        if self.dialect not in ("sqlite", "postgresql"):
+            raise BadRequest(
+                f"unsupported database {self.dialect!r}; use a sqlite:/// or postgresql+psycopg:// URL"
+            )
+        kwargs: dict[str, Any] = {
+            "echo": echo,
+            "json_serializer": _json_dumps,
+            "json_deserializer": orjson.loads,
+        }
+        if self.dialect == "sqlite":
+            database = parsed.database or ""
+            if database and database != ":memory:":
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            else:
+                kwargs["poolclass"] = NullPool
+            self.engine: Engine = create_engine(self.url, **kwargs)
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin)
+        else:
+            self.engine = create_engine(self.url, pool_pre_ping=True, pool_size=10, **kwargs)
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(**{_WRITE: True})
+            with conn.begin():
+                yield conn
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"Database({make_url(self.url).render_as_string(hide_password=True)!r})"

@@ -1,0 +1,47 @@
+"""The read scope: every read path in the store takes one, so access control filters inside the query.
+
+`Unrestricted` is used by the system itself (migrations, batch jobs, the demo loader). The access layer
+supplies scopes built from a caller's identity, purpose and sharing agreements; the store only asks each
+scope for SQL conditions, so a record the caller may not see is never fetched, counted or linked to.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from sqlalchemy import ColumnElement, Table, true
+
+
+class ReadScope(Protocol):
+    """Who is reading and why; turns into SQL conditions on the record and link tables."""
+
+    @property
+    def actor(self) -> str: ...
+
+    @property
+    def purpose(self) -> str | None: ...
+
+    def records(self, record_table: Table) -> ColumnElement[bool]: ...
+
+    def links(self, link_table: Table) -> ColumnElement[bool]: ...
+
+
+class Unrestricted:
+    """The system's own view: sees everything. Never hand one to a person's request."""
+
+    def __init__(self, actor: str = "system", purpose: str | None = None) -> None:
+        self._actor, self._purpose = actor, purpose
+
+    @property
+    def actor(self) -> str:
+        return self._actor
+
+    @property
+    def purpose(self) -> str | None:
+        return self._purpose
+
+    def records(self, record_table: Table) -> ColumnElement[bool]:
+        return true()
+
+    def links(self, link_table: Table) -> ColumnElement[bool]:
+        return true()

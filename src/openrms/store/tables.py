@@ -1,0 +1,159 @@
+"""The database tables, as SQLAlchemy Core: records, immutable versions, links and masters.
+
+Facts live in versions, which are only ever inserted. `record` holds a record's identity, provenance and a
+pointer to its current version; `master_id` on it is the record's cluster membership, the only thing a merge
+or unmerge changes. Alembic migrations in `store/migrations` create and evolve exactly these tables.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timestamps are always UTC and always come back timezone-aware, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} given; OpenRMS stores only timezone-aware times")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+Document = JSON().with_variant(JSONB(), "postgresql")
+
+ID = 24  # width of generated ids (see store.ids)
+
+
+def _provenance_columns() -> list[Column[Any]]:
+    return [
+        Column("agency", String(40), nullable=False),
+        Column("source_system", String(80), nullable=False),
+        Column("source_key", String(200), nullable=False),
+        Column("created_at", UTCDateTime(), nullable=False),
+        Column("created_by", String(120), nullable=False),
+    ]
+
+
+def _marking_columns() -> list[Column[Any]]:
+    return [
+        Column("classification", String(20), nullable=False, server_default="OFFICIAL"),
+        Column("handling", String(2), nullable=False, server_default="P"),
+    ]
+
+
+record = Table(
+    "record",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("entity_type", String(40), nullable=False),
+    Column("category", String(10), nullable=False),
+    *_provenance_columns(),
+    Column("current_version", Integer, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    *_marking_columns(),
+    Column("master_id", String(ID), ForeignKey("master.id"), nullable=False),
+    Column("deleted", Boolean, nullable=False, server_default="0"),
+    Column("content_hash", String(32), nullable=False),
+    Index("ix_record_master", "master_id"),
+    Index("ix_record_type_id", "entity_type", "id"),
+)
+
+record_version = Table(
+    "record_version",
+    metadata,
+    Column("record_id", String(ID), ForeignKey("record.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("data", Document, nullable=False),
+    Column("recorded_at", UTCDateTime(), nullable=False),
+    Column("recorded_by", String(120), nullable=False),
+    *_marking_columns(),
+    Column("handling_conditions", Text),
+    Column("deleted", Boolean, nullable=False, server_default="0"),
+    Column("reason", Text),
+    Column("warnings", Document),
+    PrimaryKeyConstraint("record_id", "version"),
+)
+
+link = Table(
+    "link",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("link_type", String(40), nullable=False),
+    Column("from_id", String(ID), ForeignKey("record.id"), nullable=False),
+    Column("to_id", String(ID), ForeignKey("record.id"), nullable=False),
+    *_provenance_columns(),
+    Column("current_version", Integer, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    *_marking_columns(),
+    Column("deleted", Boolean, nullable=False, server_default="0"),
+    Column("content_hash", String(32), nullable=False),
+    Index("ix_link_from", "from_id"),
+    Index("ix_link_to", "to_id"),
+)
+
+link_version = Table(
+    "link_version",
+    metadata,
+    Column("link_id", String(ID), ForeignKey("link.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("valid_from", String(25)),
+    Column("valid_to", String(25)),
+    Column("data", Document, nullable=False),
+    Column("recorded_at", UTCDateTime(), nullable=False),
+    Column("recorded_by", String(120), nullable=False),
+    *_marking_columns(),
+    Column("handling_conditions", Text),
+    Column("deleted", Boolean, nullable=False, server_default="0"),
+    Column("reason", Text),
+    PrimaryKeyConstraint("link_id", "version"),
+)
+
+master = Table(
+    "master",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("entity_type", String(40), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("status", String(10), nullable=False, server_default="active"),
+    Column("merged_into", String(ID)),
+    sqlite_with_rowid=False,
+)
