@@ -193,8 +193,21 @@ def schema(
     out.print(table)
 
 
+@app.command(hidden=True)
+def reference(output: Annotated[Path, typer.Option("--out")] = Path("docs/reference")) -> None:
+    """Regenerate the CLI and schema reference pages from the code."""
+    from openrms.cli.reference import write
+
+    for path in write(app, output):
+        console.print(f"wrote {path}")
+
+
 def main() -> None:
     app()
 
 
 __all__ = ["app", "main"]
+
+
+if __name__ == "__main__":
+    main()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -26,7 +27,9 @@ def _config() -> Config:
     return config
 
 
+@cache
 def head() -> str:
+    """The newest revision shipped with this package (read from the migration scripts once)."""
     return ScriptDirectory.from_config(_config()).get_current_head() or ""
 
 

@@ -98,18 +98,33 @@ def get_record(
     version: int | None = None,
 ) -> dict[str, Any]:
     """The record now, at a given version, or as it stood at `as_at` (the latest version written by then)."""
+    if version is None and as_at is None:  # the common read: one query for record and current version
+        row = conn.execute(
+            select(record, *_VERSION_COLUMNS, record_version.c.deleted.label("version_deleted"))
+            .join(
+                record_version,
+                and_(
+                    record_version.c.record_id == record.c.id,
+                    record_version.c.version == record.c.current_version,
+                ),
+            )
+            .where(record.c.id == record_id, scope.records(record))
+        ).first()
+        if row is None:
+            raise NotFound(f"no record {record_id}")
+        view = _view(row)
+        view["quality"] = quality(conn, row, row.data, scope)
+        return view
     row = _visible(conn, record_id, scope)
     query = select(record_version).where(record_version.c.record_id == record_id)
     if version is not None:
         query = query.where(record_version.c.version == version)
-    elif as_at is not None:
+    else:
         query = (
             query.where(record_version.c.recorded_at <= as_at)
             .order_by(record_version.c.version.desc())
             .limit(1)
         )
-    else:
-        query = query.where(record_version.c.version == row.current_version)
     version_row = conn.execute(query).first()
     if version_row is None:
         what = f"version {version}" if version is not None else f"as at {as_at.isoformat() if as_at else ''}"
