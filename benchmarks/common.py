@@ -51,7 +51,7 @@ def postgres_database() -> Iterator[Database | None]:
         schema = f"openrms_bench_{uuid.uuid4().hex[:8]}"
         with admin.engine.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:  # noqa: BLE001 - any failure means "no PostgreSQL here"
+    except Exception as exc:  # any failure here means "no PostgreSQL to benchmark"
         Console(stderr=True).print(
             f"[yellow]PostgreSQL not reachable ({type(exc).__name__}); skipping it[/yellow]"
         )

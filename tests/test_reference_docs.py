@@ -1,4 +1,4 @@
-"""The generated reference pages must match the code: regenerate with `openrms reference --out docs/reference`."""
+"""Generated reference pages must match the code; regenerate: `openrms reference --out docs/reference`."""
 
 from __future__ import annotations
 
