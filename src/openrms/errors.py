@@ -70,7 +70,7 @@ class RecordInvalid(OpenRMSError):
 
     status = 422
     kind = "validation-failed"
-    title = "Record failed validation"
+    title = "Validation failed"
 
     def __post_init__(self) -> None:
         errors = [i for i in self.issues if i.severity == "error"]
@@ -85,7 +85,7 @@ class BatchInvalid(OpenRMSError):
 
     status = 422
     kind = "validation-failed"
-    title = "Records failed validation"
+    title = "Validation failed"
 
     def __init__(self, failures: list[RecordInvalid]) -> None:
         shown = "; ".join(f.detail for f in failures[:5])

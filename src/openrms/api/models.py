@@ -14,12 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from openrms.schema import FieldDef, registry
 
-_SCALARS: dict[str, Any] = {
-    "integer": int,
-    "decimal": float,
-    "boolean": bool,
-    "latitude": float,
-    "longitude": float,
+_JSON_TYPES = {
+    "integer": "integer",
+    "decimal": "number",
+    "boolean": "boolean",
+    "latitude": "number",
+    "longitude": "number",
 }
 
 
@@ -27,34 +27,37 @@ def _camel(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
 
 
-def _annotation(fdef: FieldDef, owner: str) -> Any:
+def _json_schema(fdef: FieldDef, owner: str) -> dict[str, Any]:
+    """What the field holds, for the OpenAPI document only: the registry's validator is the judge, so that
+    create and update accept and refuse exactly the same values with the same messages."""
     if fdef.type == "object":
-        base: Any = _object_model(f"{owner}{_camel(fdef.name)}", fdef.fields)
+        one: dict[str, Any] = {
+            "type": "object",
+            "properties": {
+                f.name: {"title": f.label, **_json_schema(f, owner)} for f in fdef.fields.values()
+            },
+        }
     else:
-        base = _SCALARS.get(fdef.type, str)
-    return list[base] if fdef.many else base
+        one = {"type": _JSON_TYPES.get(fdef.type, "string"), "x-openrms-type": fdef.type}
+        if fdef.codelist:
+            one["x-codelist"] = fdef.codelist
+            one["x-codes"] = list(registry().codelists[fdef.codelist].codes)
+    return {"type": "array", "items": one} if fdef.many else one
 
 
-def _field_info(fdef: FieldDef) -> Any:
-    extra: dict[str, Any] = {"x-openrms-type": fdef.type}
-    if fdef.codelist:
-        extra["x-codelist"] = fdef.codelist
-        extra["enum" if not fdef.many else "x-codes"] = list(registry().codelists[fdef.codelist].codes)
+def _field_info(fdef: FieldDef, owner: str) -> Any:
     description = " ".join(p for p in (fdef.help, "Required." if fdef.required else "") if p) or None
-    return Field(default=None, title=fdef.label, description=description, json_schema_extra=extra)
-
-
-def _object_model(name: str, fields: dict[str, FieldDef]) -> type[BaseModel]:
-    definitions: dict[str, Any] = {
-        f.name: (_annotation(f, name) | None, _field_info(f)) for f in fields.values()
-    }
-    return create_model(name, __config__=ConfigDict(extra="forbid"), **definitions)
+    return Field(
+        default=None, title=fdef.label, description=description, json_schema_extra=_json_schema(fdef, owner)
+    )
 
 
 @cache
 def data_model(entity_type: str) -> type[BaseModel]:
     etype = registry().entity(entity_type)
-    model = _object_model(f"{_camel(entity_type)}Data", etype.fields)
+    name = f"{_camel(entity_type)}Data"
+    definitions: dict[str, Any] = {f.name: (Any, _field_info(f, name)) for f in etype.fields.values()}
+    model = create_model(name, __config__=ConfigDict(extra="allow"), **definitions)
     model.__doc__ = etype.description or etype.label
     return model
 
@@ -121,5 +124,5 @@ class LinkUpdate(BaseModel):
     valid_from: str | None = None
     valid_to: str | None = None
     data: dict[str, Any] | None = None
-    deleted: bool = False
+    deleted: bool | None = Field(None, description="true retracts the link, false restores it; omit to keep")
     reason: str | None = None

@@ -18,6 +18,7 @@ from openrms.errors import OpenRMSError
 
 log = logging.getLogger("openrms.api")
 MEDIA_TYPE = "application/problem+json"
+_HTTP = {404: ("not-found", "Not found"), 405: ("method-not-allowed", "Method not allowed")}
 
 
 def problem(request: Request, status: int, kind: str, title: str, detail: str, **extra: Any) -> JSONResponse:
@@ -55,12 +56,13 @@ async def _shape(request: Request, exc: RequestValidationError) -> JSONResponse:
         for err in exc.errors()
     ]
     detail = "; ".join(f"{i['path']}: {i['message']}" for i in issues[:10])
-    return problem(request, 422, "validation-failed", "Request failed validation", detail, issues=issues)
+    return problem(request, 422, "validation-failed", "Validation failed", detail, issues=issues)
 
 
 async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    kind = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
-    return problem(request, exc.status_code, kind, str(exc.detail), str(exc.detail))
+    kind, title = _HTTP.get(exc.status_code, ("http-error", "HTTP error"))
+    detail = "no such route" if exc.status_code == 404 and exc.detail == "Not Found" else str(exc.detail)
+    return problem(request, exc.status_code, kind, title, detail)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -10,6 +10,8 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from sqlalchemy.exc import DBAPIError
 
 from openrms.errors import OpenRMSError, RecordInvalid
 from openrms.store.database import Database
@@ -20,7 +22,7 @@ DbOption = Annotated[
     str | None,
     typer.Option(
         "--db",
-        help="Database URL or SQLite path [env: OPENRMS_DATABASE_URL; default ./openrms.db]",
+        help="Database URL or SQLite path (env OPENRMS_DATABASE_URL; default ./openrms.db)",
         show_default=False,
     ),
 ]
@@ -46,8 +48,12 @@ def reported() -> Iterator[None]:
             console.print(f"  [{colour}]{issue.severity}[/{colour}] {issue.path}: {issue.message}")
         raise typer.Exit(2) from None
     except OpenRMSError as exc:
-        console.print(f"[red]error ({exc.status} {exc.title.lower()}):[/red] {exc.detail}")
+        console.print(f"[red]error ({exc.status} {exc.title.lower()}):[/red] {escape(exc.detail)}")
         raise typer.Exit(2 if exc.status < 500 else 1) from None
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        console.print(f"[red]error:[/red] the database failed: {escape(reason)}")
+        raise typer.Exit(1) from None
 
 
 def parse_assignments(pairs: list[str]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from openrms.cli.common import DbOption, console, open_db, out, parse_assignments, print_json, reported
+from openrms.schema.types import LONDON
 from openrms.store import links as link_store
 from openrms.store import records as writes
 from openrms.store import views
@@ -95,13 +96,15 @@ def record_update(
 @record_app.command("show")
 def record_show(
     record_id: str,
-    as_at: Annotated[dt.datetime | None, typer.Option(help="Show the record as it stood then (UTC)")] = None,
+    as_at: Annotated[
+        dt.datetime | None, typer.Option(help="Show the record as it stood then (UK local time)")
+    ] = None,
     version: Annotated[int | None, typer.Option(help="Show this version")] = None,
     db: DbOption = None,
 ) -> None:
     """Print a record (JSON): data, provenance, warnings and data-quality flags."""
     with reported(), open_db(db).read() as conn:
-        when = as_at.replace(tzinfo=dt.UTC) if as_at and as_at.tzinfo is None else as_at
+        when = as_at.replace(tzinfo=LONDON) if as_at and as_at.tzinfo is None else as_at  # UK local time
         print_json(views.get_record(conn, record_id, Unrestricted("cli"), as_at=when, version=version))
 
 
@@ -115,7 +118,8 @@ def record_history(
     if as_json:
         print_json(versions)
         return
-    table = Table("version", "recorded at", "by", "classification", "deleted", "data")
+    table = Table("version", "recorded at", "by", "classification", "deleted", "changes")
+    previous: dict = {}
     for v in versions:
         p = v["provenance"]
         table.add_row(
@@ -124,9 +128,27 @@ def record_history(
             p["recorded_by"],
             p["classification"],
             "yes" if v["deleted"] else "",
-            json.dumps(v["data"], ensure_ascii=False)[:120],
+            _changes(previous, v["data"]),
         )
+        previous = v["data"]
     out.print(table)
+
+
+def _changes(before: dict, after: dict) -> str:
+    """What a version changed, one field a line: `surname: Smith -> Smyth`, `+ gender: M`, `- aliases`."""
+    lines = []
+    for key in sorted(before.keys() | after.keys()):
+        old, new = before.get(key), after.get(key)
+        if old == new:
+            continue
+        shown = json.dumps(new, ensure_ascii=False)
+        if key not in before:
+            lines.append(f"+ {key}: {shown}")
+        elif key not in after:
+            lines.append(f"- {key}")
+        else:
+            lines.append(f"{key}: {json.dumps(old, ensure_ascii=False)} -> {shown}")
+    return "\n".join(lines) or "(no field changed)"
 
 
 @record_app.command("list")
@@ -151,7 +173,7 @@ def record_list(
 
 @link_app.command("add")
 def link_add(
-    link_type: Annotated[str, typer.Argument(help="e.g. SUSPECT, RESIDES_AT (see `openrms schema --links`)")],
+    link_type: Annotated[str, typer.Argument(help="e.g. SUSPECT, RESIDES_AT (see `openrms schema`)")],
     from_id: str,
     to_id: str,
     by: By,
@@ -170,6 +192,7 @@ def link_add(
 
 @link_app.command("show")
 def link_show(link_id: str, db: DbOption = None) -> None:
+    """Print a link (JSON): its type, ends, validity dates and provenance."""
     with reported(), open_db(db).read() as conn:
         print_json(link_store.get_link(conn, link_id, Unrestricted("cli")))
 

@@ -42,8 +42,11 @@ def _json_dumps(value: Any) -> str:
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (see _sqlite_begin)
     cursor = dbapi_connection.cursor()
+    # wal_autocheckpoint: copy the WAL into the database (with an fsync) every 4,000 pages rather than 1,000;
+    # bulk writes then spend far less time in fsync, and readers still find a short WAL.
     for pragma in (
         "journal_mode=WAL",
+        "wal_autocheckpoint=4000",
         "synchronous=NORMAL",
         "foreign_keys=ON",
         "busy_timeout=30000",

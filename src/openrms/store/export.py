@@ -50,6 +50,8 @@ def export_jsonl(
             .join(other_to, other_to.c.id == link.c.to_id)
             .where(
                 link.c.deleted.is_(False),
+                other_from.c.deleted.is_(False),
+                other_to.c.deleted.is_(False),
                 scope.links(link),
                 scope.records(other_from),
                 scope.records(other_to),

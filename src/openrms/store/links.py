@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +20,8 @@ from openrms.errors import BadRequest, BatchInvalid, Conflict, Issue, NotFound, 
 from openrms.schema import registry
 from openrms.schema.types import FieldTypeError, datetime, partial_date
 from openrms.store import ids
-from openrms.store.bulk import insert_rows
+from openrms.store.bulk import Encoder, insert_tuples
+from openrms.store.database import Database
 from openrms.store.provenance import Provenance, ProvenanceChecker
 from openrms.store.scope import ReadScope
 from openrms.store.tables import link, link_version, record
@@ -45,7 +47,7 @@ def _when(value: Any) -> str | None:
     return datetime(text) if "T" in text or " " in text.strip() else partial_date(text)
 
 
-def _check_ends(item: NewLink, types: Mapping[str, str]) -> list[Issue]:
+def check_ends(item: NewLink, types: Mapping[str, str]) -> list[Issue]:
     issues: list[Issue] = []
     ltype = registry().link_types.get(item.link_type)
     if ltype is None:
@@ -77,7 +79,7 @@ def _check_ends(item: NewLink, types: Mapping[str, str]) -> list[Issue]:
     return issues
 
 
-def _check_dates(item: NewLink) -> tuple[list[Issue], str | None, str | None]:
+def check_dates(item: NewLink) -> tuple[list[Issue], str | None, str | None]:
     issues: list[Issue] = []
     dates: list[str | None] = []
     for name in ("valid_from", "valid_to"):
@@ -109,102 +111,186 @@ def _hash(item: NewLink, valid_from: str | None, valid_to: str | None, prov: Pro
     return hashlib.blake2b(payload, digest_size=16).hexdigest()
 
 
-def upsert_links(
-    conn: Connection, items: Sequence[NewLink], now: dt.datetime | None = None
-) -> list[dict[str, Any]]:
-    """Create links (or new versions of changed ones); idempotent for the same source keys."""
-    now = now or dt.datetime.now(dt.UTC)
-    types = _types_of(conn, {i.from_id for i in items} | {i.to_id for i in items})
-    failures, rows = [], []
-    checked = ProvenanceChecker()
-    for item in items:
-        prov, source_key = checked(item.provenance)
-        date_issues, valid_from, valid_to = _check_dates(item)
-        issues = _check_ends(item, types) + date_issues
+@dataclass(slots=True)
+class PreparedLink:
+    """A checked link with its two rows encoded for the dialect (see records.PreparedRecord)."""
+
+    id: str
+    content_hash: str
+    classification: str
+    handling: str
+    link_row: tuple[Any, ...]
+    version_row: tuple[Any, ...]  # as version 1
+
+
+class LinkPreparer:
+    """Checks and encodes links one at a time, given the entity types of their ends; touches no database."""
+
+    def __init__(self, now: dt.datetime, dialect: str) -> None:
+        self._enc = Encoder(dialect)
+        self._checked = ProvenanceChecker()
+        self._now, self._false = self._enc.time(now), self._enc.bool(False)
+
+    def __call__(self, item: NewLink, types: Mapping[str, str]) -> PreparedLink:
+        prov, source_key = self._checked(item.provenance)
+        date_issues, valid_from, valid_to = check_dates(item)
+        issues = check_ends(item, types) + date_issues
         if issues:
-            failures.append(RecordInvalid(f"{item.link_type} link {item.from_id} -> {item.to_id}", issues))
-            continue
+            raise RecordInvalid(f"{item.link_type} link {item.from_id} -> {item.to_id}", issues)
         link_id = ids.link_id(
             item.link_type, item.from_id, item.to_id, prov.agency, prov.source_system, source_key
         )
-        rows.append(
-            (link_id, item, prov, source_key, valid_from, valid_to, _hash(item, valid_from, valid_to, prov))
+        digest = _hash(item, valid_from, valid_to, prov)
+        enc, now, false = self._enc, self._now, self._false
+        recorded_at = enc.time(prov.recorded_at) if prov.recorded_at else now
+        return PreparedLink(
+            link_id,
+            digest,
+            prov.classification,
+            prov.handling,
+            # link: id, link_type, from_id, to_id, agency, source_system, source_key, created_at, created_by,
+            # current_version, updated_at, classification, handling, deleted, content_hash
+            (
+                link_id,
+                item.link_type,
+                item.from_id,
+                item.to_id,
+                prov.agency,
+                prov.source_system,
+                source_key,
+                recorded_at,
+                prov.recorded_by,
+                1,
+                now,
+                prov.classification,
+                prov.handling,
+                false,
+                digest,
+            ),
+            # link_version: link_id, version, valid_from, valid_to, data, recorded_at, recorded_by,
+            # classification, handling, handling_conditions, deleted, reason
+            (
+                link_id,
+                1,
+                valid_from,
+                valid_to,
+                enc.json(dict(item.data)),
+                recorded_at,
+                prov.recorded_by,
+                prov.classification,
+                prov.handling,
+                prov.handling_conditions,
+                false,
+                prov.reason,
+            ),
         )
+
+
+def prepare_links(
+    items: Sequence[NewLink], types: Mapping[str, str], now: dt.datetime, dialect: str
+) -> list[PreparedLink]:
+    """Check and encode a batch; BatchInvalid (or RecordInvalid for one) lists every failure."""
+    preparer = LinkPreparer(now, dialect)
+    prepared, failures = [], []
+    for item in items:
+        try:
+            prepared.append(preparer(item, types))
+        except RecordInvalid as exc:
+            failures.append(exc)
     if failures:
         raise failures[0] if len(items) == 1 else BatchInvalid(failures)
-    existing = {}
-    for start in range(0, len(rows), CHUNK):
-        chunk = [r[0] for r in rows[start : start + CHUNK]]
-        existing.update(
-            {
-                r.id: r
-                for r in conn.execute(
-                    select(link.c.id, link.c.current_version, link.c.content_hash).where(link.c.id.in_(chunk))
+    return prepared
+
+
+def write_prepared_links(
+    conn: Connection, prepared: Sequence[PreparedLink], now: dt.datetime, *, upsert: bool = True
+) -> list[dict[str, Any]]:
+    """Insert new links; with `upsert`, links already stored get a new version if changed, else nothing."""
+    stored: dict[str, Any] = {}
+    if upsert:
+        wanted = [p.id for p in prepared]
+        for start in range(0, len(wanted), CHUNK):
+            rows = conn.execute(
+                select(link.c.id, link.c.current_version, link.c.content_hash).where(
+                    link.c.id.in_(wanted[start : start + CHUNK])
                 )
-            }
-        )
-    new_links, versions, outcomes = [], [], []
-    for link_id, item, prov, source_key, valid_from, valid_to, digest in rows:
-        old = existing.get(link_id)
-        version = 1 if old is None else old.current_version + 1
-        if old is not None and old.content_hash == digest:
-            outcomes.append({"id": link_id, "status": "unchanged", "version": old.current_version})
-            continue
-        if old is None:
-            new_links.append(
-                {
-                    "id": link_id,
-                    "link_type": item.link_type,
-                    "from_id": item.from_id,
-                    "to_id": item.to_id,
-                    "agency": prov.agency,
-                    "source_system": prov.source_system,
-                    "source_key": source_key,
-                    "created_at": prov.recorded_at or now,
-                    "created_by": prov.recorded_by,
-                    "current_version": 1,
-                    "updated_at": now,
-                    "classification": prov.classification,
-                    "handling": prov.handling,
-                    "deleted": False,
-                    "content_hash": digest,
-                }
             )
+            stored.update({r.id: r for r in rows})
+    fresh: dict[str, PreparedLink] = {}
+    outcomes: dict[str, dict[str, Any]] = {}
+    for p in prepared:
+        old = stored.get(p.id)
+        if old is None:
+            fresh[p.id] = p
+            outcomes[p.id] = {"id": p.id, "status": "created", "version": 1}
+        elif old.content_hash == p.content_hash:
+            outcomes[p.id] = {"id": p.id, "status": "unchanged", "version": old.current_version}
         else:
+            version = old.current_version + 1
             conn.execute(
                 update(link)
-                .where(link.c.id == link_id)
+                .where(link.c.id == p.id)
                 .values(
                     current_version=version,
                     updated_at=now,
-                    content_hash=digest,
+                    content_hash=p.content_hash,
                     deleted=False,
-                    classification=prov.classification,
-                    handling=prov.handling,
+                    classification=p.classification,
+                    handling=p.handling,
                 )
             )
-        versions.append(
-            {
-                "link_id": link_id,
-                "version": version,
-                "valid_from": valid_from,
-                "valid_to": valid_to,
-                "data": dict(item.data),
-                "recorded_at": prov.recorded_at or now,
-                "recorded_by": prov.recorded_by,
-                "classification": prov.classification,
-                "handling": prov.handling,
-                "handling_conditions": prov.handling_conditions,
-                "deleted": False,
-                "reason": prov.reason,
-            }
-        )
-        outcomes.append(
-            {"id": link_id, "status": "created" if old is None else "updated", "version": version}
-        )
-    insert_rows(conn, link, new_links)
-    insert_rows(conn, link_version, versions)
-    return outcomes
+            insert_tuples(conn, link_version, [(p.id, version, *p.version_row[2:])])
+            outcomes[p.id] = {"id": p.id, "status": "updated", "version": version}
+    insert_tuples(conn, link, [p.link_row for p in fresh.values()])
+    insert_tuples(conn, link_version, [p.version_row for p in fresh.values()])
+    return [outcomes[p.id] for p in prepared]
+
+
+def bulk_write_links(
+    db: Database,
+    items: Iterable[NewLink],
+    known_types: Mapping[str, str],
+    *,
+    batch_size: int = 5000,
+    upsert: bool = True,
+) -> Counter[str]:
+    """Write a stream of links in batches, one transaction each, whose end types the caller knows (e.g. the
+    records it has just written): no type lookups. Returns counts by outcome status."""
+    counts: Counter[str] = Counter()
+    batch: list[NewLink] = []
+
+    def flush() -> None:
+        now = dt.datetime.now(dt.UTC)
+        prepared = prepare_links(batch, known_types, now, db.dialect)
+        with db.write() as conn:
+            counts.update(o["status"] for o in write_prepared_links(conn, prepared, now, upsert=upsert))
+        batch.clear()
+
+    for item in items:
+        batch.append(item)
+        if len(batch) >= batch_size:
+            flush()
+    if batch:
+        flush()
+    return counts
+
+
+def upsert_links(
+    conn: Connection,
+    items: Sequence[NewLink],
+    now: dt.datetime | None = None,
+    known_types: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """Create links (or new versions of changed ones); idempotent for the same source keys.
+
+    `known_types` (record id -> entity type) spares the lookup of ends whose types the caller knows,
+    e.g. records written in the same transaction by an import.
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    ends = {i.from_id for i in items} | {i.to_id for i in items}
+    types = dict(known_types or {})
+    types.update(_types_of(conn, ends - types.keys()))
+    return write_prepared_links(conn, prepare_links(items, types, now, conn.dialect.name), now)
 
 
 def update_link(
@@ -216,11 +302,14 @@ def update_link(
     valid_from: str | None = None,
     valid_to: str | None = None,
     data: Mapping[str, Any] | None = None,
-    deleted: bool = False,
+    deleted: bool | None = None,
     reason: str | None = None,
     now: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """A new version of a link (new dates, or retraction with `deleted`); 409 if `expected_version` is old."""
+    """A new version of a link (new dates or notes; `deleted` True retracts, False restores, None keeps).
+
+    A date left as None keeps its value and "" clears it; 409 if `expected_version` is not the current one.
+    """
     now = now or dt.datetime.now(dt.UTC)
     row = conn.execute(
         select(
@@ -258,9 +347,21 @@ def update_link(
         valid_to if valid_to is not None else row.valid_to,
         data if data is not None else row.data,
     )
-    issues, vfrom, vto = _check_dates(item)
+    issues, vfrom, vto = check_dates(item)
     if issues:
         raise RecordInvalid(f"link {link_id}", issues)
+    deleted = bool(row.deleted) if deleted is None else deleted
+    digest = _hash(item, vfrom, vto, prov)
+    stale = Conflict(
+        f"link {link_id} is at version {row.current_version}, not {expected_version}; read it again",
+        link=link_id,
+        current_version=row.current_version,
+        expected_version=expected_version,
+    )
+    if digest == row.content_hash and deleted == bool(row.deleted):
+        if expected_version != row.current_version:
+            raise stale
+        return {"id": link_id, "status": "unchanged", "version": row.current_version}
     version = expected_version + 1
     result = conn.execute(
         update(link)
@@ -269,14 +370,11 @@ def update_link(
             current_version=version,
             updated_at=now,
             deleted=deleted,
-            content_hash=_hash(item, vfrom, vto, prov),
+            content_hash=digest,
         )
     )
     if result.rowcount != 1:
-        raise Conflict(
-            f"link {link_id} is at version {row.current_version}, not {expected_version}; read it again",
-            current_version=row.current_version,
-        )
+        raise stale
     conn.execute(
         insert(link_version),
         [
@@ -371,7 +469,7 @@ def links_of(
     include_deleted: bool = False,
     limit: int = 5000,
 ) -> list[dict[str, Any]]:
-    """Links touching any of `record_ids` whose other end the caller may also see."""
+    """Live links touching any of `record_ids` whose other end the caller may see and is not retracted."""
     if not record_ids:
         return []
     other = record.alias("other")
@@ -386,7 +484,7 @@ def links_of(
             raise BadRequest(f"unknown link type {link_type!r}")
         query = query.where(link.c.link_type == link_type)
     if not include_deleted:
-        query = query.where(link.c.deleted.is_(False))
+        query = query.where(link.c.deleted.is_(False), other.c.deleted.is_(False))
     return [_link_view(r) for r in conn.execute(query.order_by(link.c.id).limit(limit))]
 
 

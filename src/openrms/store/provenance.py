@@ -10,7 +10,7 @@ from openrms.errors import BadRequest
 from openrms.schema import registry
 from openrms.store import ids
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._:/-]{0,79}$")
+_LIMITS = {"agency": 40, "source_system": 80}  # the widths of the record and link columns
 
 
 @dataclass(frozen=True)
@@ -31,8 +31,11 @@ class Provenance:
         """This provenance in canonical form, or BadRequest naming the field at fault."""
         for name in ("agency", "source_system"):
             value = getattr(self, name)
-            if not isinstance(value, str) or not _NAME.match(value):
-                raise BadRequest(f"provenance.{name} {value!r} must be 1-80 letters, digits, spaces or ._:/-")
+            pattern = rf"^[A-Za-z0-9][A-Za-z0-9 ._:/-]{{0,{_LIMITS[name] - 1}}}$"
+            if not isinstance(value, str) or not re.match(pattern, value):
+                raise BadRequest(
+                    f"provenance.{name} {value!r} must be 1-{_LIMITS[name]} letters, digits, spaces or ._:/-"
+                )
         if not self.recorded_by or len(self.recorded_by) > 120:
             raise BadRequest("provenance.recorded_by is required (at most 120 characters)")
         if self.source_key is not None and not (0 < len(str(self.source_key)) <= 200):

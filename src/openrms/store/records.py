@@ -61,7 +61,7 @@ class WriteOutcome:
 
 
 @dataclass(slots=True)
-class _Prepared:
+class PreparedRecord:
     """A validated record with its three rows encoded for the target dialect, ready for executemany.
 
     Built by `prepare`, which touches no database, so a worker process can build them while the main
@@ -98,95 +98,117 @@ def _ref(entity_type: str, prov: Provenance, source_key: str | None, index: int 
     return f"{entity_type} {where}" + (f" (item {index})" if index is not None else "")
 
 
-def prepare(items: Sequence[NewRecord], now: dt.datetime, dialect: str) -> list[_Prepared]:
-    """Validate and encode a batch; BatchInvalid (or RecordInvalid for one) lists every failure."""
-    reg = registry()
-    enc = Encoder(dialect)
-    prepared: list[_Prepared] = []
-    failures: list[RecordInvalid] = []
-    checked = ProvenanceChecker()
-    encoded_now, false = enc.time(now), enc.bool(False)
-    for index, item in enumerate(items):
-        if item.entity_type not in reg.entity_types:
-            known = ", ".join(sorted(reg.entity_types))
-            failures.append(
-                RecordInvalid(
-                    f"item {index}",
-                    [
-                        Issue(
-                            "entity_type",
-                            "entity_type",
-                            f"unknown entity type {item.entity_type!r}; known: {known}",
-                        )
-                    ],
-                )
+class Preparer:
+    """Validates and encodes records one at a time for one dialect and one moment.
+
+    `prepare` uses it for whole batches; the import pipeline calls it per row so that one bad record
+    quarantines its row instead of failing the batch. It touches no database, so it can run in a worker.
+    """
+
+    def __init__(self, now: dt.datetime, dialect: str) -> None:
+        self.now = now
+        self._reg = registry()
+        self._enc = Encoder(dialect)
+        self._checked = ProvenanceChecker()
+        self._now, self._false = self._enc.time(now), self._enc.bool(False)
+
+    def __call__(self, item: NewRecord, index: int | None = None) -> PreparedRecord:
+        """The encoded record, or RecordInvalid naming it (and `index` in its batch) with every issue."""
+        etype = self._reg.entity_types.get(item.entity_type)
+        if etype is None:
+            known = ", ".join(sorted(self._reg.entity_types))
+            raise RecordInvalid(
+                f"item {index}" if index is not None else "record",
+                [
+                    Issue(
+                        "entity_type",
+                        "entity_type",
+                        f"unknown entity type {item.entity_type!r}; known: {known}",
+                    )
+                ],
             )
-            continue
-        prov, source_key = checked(item.provenance)
-        clean, issues = validator(item.entity_type).issues(item.data, now)
+        prov, source_key = self._checked(item.provenance)
+        clean, issues = validator(item.entity_type).issues(item.data, self.now)
         if issues and any(i.severity == "error" for i in issues):
-            ref = _ref(item.entity_type, prov, item.provenance.source_key, index if len(items) > 1 else None)
-            failures.append(RecordInvalid(ref, issues))
-            continue
+            raise RecordInvalid(_ref(item.entity_type, prov, item.provenance.source_key, index), issues)
+        enc, now, false = self._enc, self._now, self._false
         record_id = ids.record_id(item.entity_type, prov.agency, prov.source_system, source_key)
         master_id = ids.master_id_for(record_id)
         digest = content_hash(clean, prov)
-        recorded_at = enc.time(prov.recorded_at) if prov.recorded_at else encoded_now
-        prepared.append(
-            _Prepared(
+        recorded_at = enc.time(prov.recorded_at) if prov.recorded_at else now
+        return PreparedRecord(
+            record_id,
+            item.entity_type,
+            source_key,
+            digest,
+            master_id,
+            issues,
+            prov.classification,
+            prov.handling,
+            # master: id, entity_type, created_at, status, merged_into
+            (master_id, item.entity_type, now, "active", None),
+            # record: id, entity_type, category, agency, source_system, source_key, created_at,
+            # created_by, current_version, updated_at, classification, handling, master_id, deleted,
+            # content_hash
+            (
                 record_id,
                 item.entity_type,
+                etype.category,
+                prov.agency,
+                prov.source_system,
                 source_key,
-                digest,
-                master_id,
-                issues,
+                recorded_at,
+                prov.recorded_by,
+                1,
+                now,
                 prov.classification,
                 prov.handling,
-                # master: id, entity_type, created_at, status, merged_into
-                (master_id, item.entity_type, encoded_now, "active", None),
-                # record: id, entity_type, category, agency, source_system, source_key, created_at,
-                # created_by, current_version, updated_at, classification, handling, master_id, deleted,
-                # content_hash
-                (
-                    record_id,
-                    item.entity_type,
-                    reg.entity_types[item.entity_type].category,
-                    prov.agency,
-                    prov.source_system,
-                    source_key,
-                    recorded_at,
-                    prov.recorded_by,
-                    1,
-                    encoded_now,
-                    prov.classification,
-                    prov.handling,
-                    master_id,
-                    false,
-                    digest,
-                ),
-                # record_version: record_id, version, data, recorded_at, recorded_by, classification,
-                # handling, handling_conditions, deleted, reason, warnings
-                (
-                    record_id,
-                    1,
-                    enc.json(clean),
-                    recorded_at,
-                    prov.recorded_by,
-                    prov.classification,
-                    prov.handling,
-                    prov.handling_conditions,
-                    false,
-                    prov.reason,
-                    enc.json([w.as_dict() for w in issues]) if issues else None,
-                ),
-            )
+                master_id,
+                false,
+                digest,
+            ),
+            # record_version: record_id, version, data, recorded_at, recorded_by, classification,
+            # handling, handling_conditions, deleted, reason, warnings
+            (
+                record_id,
+                1,
+                enc.json(clean),
+                recorded_at,
+                prov.recorded_by,
+                prov.classification,
+                prov.handling,
+                prov.handling_conditions,
+                false,
+                prov.reason,
+                enc.json([w.as_dict() for w in issues]) if issues else None,
+            ),
         )
+
+
+def prepare(items: Sequence[NewRecord], now: dt.datetime, dialect: str) -> list[PreparedRecord]:
+    """Validate and encode a batch; BatchInvalid (or RecordInvalid for one) lists every failure."""
+    preparer = Preparer(now, dialect)
+    prepared: list[PreparedRecord] = []
+    failures: list[RecordInvalid] = []
+    single = len(items) == 1
+    for index, item in enumerate(items):
+        try:
+            prepared.append(preparer(item, None if single else index))
+        except RecordInvalid as exc:
+            failures.append(exc)
     if failures:
-        raise failures[0] if len(items) == 1 else BatchInvalid(failures)
+        raise failures[0] if single else BatchInvalid(failures)
     return prepared
 
 
-def _insert_new(conn: Connection, batch: list[_Prepared]) -> list[WriteOutcome]:
+def write_prepared(
+    conn: Connection, prepared: list[PreparedRecord], now: dt.datetime, *, upsert: bool = True
+) -> list[WriteOutcome]:
+    """Write records made by `Preparer` (for pipelines that prepare elsewhere)."""
+    return _apply_upsert(conn, prepared, now) if upsert else _insert_new(conn, prepared)
+
+
+def _insert_new(conn: Connection, batch: list[PreparedRecord]) -> list[WriteOutcome]:
     if not batch:
         return []
     try:
@@ -194,7 +216,7 @@ def _insert_new(conn: Connection, batch: list[_Prepared]) -> list[WriteOutcome]:
             insert_tuples(conn, master, [p.master_row for p in batch])
             insert_tuples(conn, record, [p.record_row for p in batch])
     except IntegrityError:
-        taken = _existing(conn, [p.id for p in batch])
+        taken = existing(conn, [p.id for p in batch])
         names = ", ".join(f"{p.entity_type} {p.source_key}" for p in batch if p.id in taken)
         raise Conflict(
             f"records already exist for these source keys: {names or 'unknown'}; "
@@ -204,7 +226,8 @@ def _insert_new(conn: Connection, batch: list[_Prepared]) -> list[WriteOutcome]:
     return [WriteOutcome(p.id, p.entity_type, "created", 1, p.master_id, p.warnings) for p in batch]
 
 
-def _existing(conn: Connection, record_ids: Iterable[str]) -> dict[str, Any]:
+def existing(conn: Connection, record_ids: Iterable[str]) -> dict[str, Any]:
+    """id -> (current_version, content_hash, master_id, deleted) for those of `record_ids` that exist."""
     found: dict[str, Any] = {}
     wanted = list(record_ids)
     for start in range(0, len(wanted), CHUNK):
@@ -242,12 +265,12 @@ def upsert_records(
     return _apply_upsert(conn, prepare(items, now, conn.dialect.name), now)
 
 
-def _apply_upsert(conn: Connection, prepared: list[_Prepared], now: dt.datetime) -> list[WriteOutcome]:
-    existing = _existing(conn, [p.id for p in prepared])
-    fresh: dict[str, _Prepared] = {}
+def _apply_upsert(conn: Connection, prepared: list[PreparedRecord], now: dt.datetime) -> list[WriteOutcome]:
+    stored = existing(conn, [p.id for p in prepared])
+    fresh: dict[str, PreparedRecord] = {}
     outcomes: dict[str, WriteOutcome] = {}
     for p in prepared:
-        row = existing.get(p.id)
+        row = stored.get(p.id)
         if row is None:
             fresh[p.id] = p  # a repeated key within one batch: the last one wins, as a re-import would
         elif row.content_hash == p.content_hash and not row.deleted:
@@ -289,7 +312,7 @@ def bulk_write(
         return counts
     context = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        pending: deque[tuple[Future[list[_Prepared]], dt.datetime]] = deque()
+        pending: deque[tuple[Future[list[PreparedRecord]], dt.datetime]] = deque()
         for batch in batches:
             now = dt.datetime.now(dt.UTC)
             pending.append((pool.submit(prepare, batch, now, db.dialect), now))
@@ -304,14 +327,14 @@ def bulk_write(
 
 def _write_prepared(
     db: Database,
-    prepared: list[_Prepared],
+    prepared: list[PreparedRecord],
     now: dt.datetime,
     upsert: bool,
     counts: Counter[str],
     on_batch: Callable[[list[WriteOutcome]], None] | None,
 ) -> None:
     with db.write() as conn:
-        outcomes = _apply_upsert(conn, prepared, now) if upsert else _insert_new(conn, prepared)
+        outcomes = write_prepared(conn, prepared, now, upsert=upsert)
     counts.update(o.status for o in outcomes)
     if on_batch is not None:
         on_batch(outcomes)
@@ -328,7 +351,7 @@ def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield batch
 
 
-def _next_version(conn: Connection, p: _Prepared, expected: int, now: dt.datetime) -> int:
+def _next_version(conn: Connection, p: PreparedRecord, expected: int, now: dt.datetime) -> int:
     """Write version expected+1 if the record is still at `expected`; otherwise refuse with 409."""
     result = conn.execute(
         update(record)
@@ -392,7 +415,7 @@ def update_record(
     now = now or dt.datetime.now(dt.UTC)
     row = _current(conn, record_id)
     if merge:
-        data = {k: v for k, v in {**row.data, **data}.items() if v is not None}
+        data = merge_patch(row.data, data)
     prov = Provenance(
         agency=row.agency,
         source_system=row.source_system,
@@ -400,7 +423,9 @@ def update_record(
         recorded_by=recorded_by,
         classification=classification or row.classification,
         handling=handling or row.handling,
-        handling_conditions=handling_conditions if handling else row.handling_conditions,
+        handling_conditions=handling_conditions
+        if handling_conditions is not None
+        else row.handling_conditions,
         reason=reason,
     )
     p = prepare([NewRecord(row.entity_type, data, prov)], now, conn.dialect.name)[0]
@@ -410,6 +435,19 @@ def update_record(
         return WriteOutcome(p.id, p.entity_type, "unchanged", row.current_version, row.master_id)
     version = _next_version(conn, p, expected_version, now)
     return WriteOutcome(p.id, p.entity_type, "updated", version, row.master_id, p.warnings)
+
+
+def merge_patch(current: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    """JSON Merge Patch (RFC 7396): objects merge field by field, null removes, anything else replaces."""
+    merged = dict(current)
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = merge_patch(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def retract_records(

@@ -157,3 +157,55 @@ master = Table(
     Column("merged_into", String(ID)),
     sqlite_with_rowid=False,
 )
+
+
+import_run = Table(
+    "import_run",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("mapping", String(200), nullable=False),
+    Column("source", String(500), nullable=False),
+    Column("source_digest", String(64), nullable=False),
+    Column("mapping_digest", String(64), nullable=False),
+    Column("agency", String(40), nullable=False),
+    Column("source_system", String(80), nullable=False),
+    Column("dry_run", Boolean, nullable=False, server_default="0"),
+    Column("snapshot", Boolean, nullable=False, server_default="0"),
+    Column("status", String(12), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime()),
+    Column("started_by", String(120), nullable=False),
+    Column("checkpoint", Integer, nullable=False, server_default="0"),
+    Column("counts", Document, nullable=False),
+    Column("error", Text),
+    Index("ix_import_run_resume", "source_digest", "mapping_digest", "status"),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("run_id", String(ID), ForeignKey("import_run.id"), nullable=False),
+    Column("row_number", Integer, nullable=False),
+    Column("location", String(200), nullable=False),
+    Column("raw", Text, nullable=False),
+    Column("fields", Document),
+    Column("reasons", Document, nullable=False),
+    Column("status", String(12), nullable=False, server_default="open"),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("resolved_at", UTCDateTime()),
+    Column("resolved_by", String(120)),
+    Column("resolution", Text),
+    Index("ix_quarantine_run_row", "run_id", "row_number"),
+    Index("ix_quarantine_status", "status"),
+)
+
+# Record ids each snapshot import saw, so records its source no longer has can be marked deleted at the end.
+import_seen = Table(
+    "import_seen",
+    metadata,
+    Column("run_id", String(ID), ForeignKey("import_run.id"), nullable=False),
+    Column("record_id", String(ID), nullable=False),
+    PrimaryKeyConstraint("run_id", "record_id"),
+    sqlite_with_rowid=False,
+)

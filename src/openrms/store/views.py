@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, select
+from sqlalchemy import Connection, Row, and_, case, func, select
 
 from openrms.errors import BadRequest, NotFound
 from openrms.schema import registry
@@ -127,10 +127,9 @@ def get_record(
         )
     version_row = conn.execute(query).first()
     if version_row is None:
-        what = f"version {version}" if version is not None else f"as at {as_at.isoformat() if as_at else ''}"
-        raise NotFound(
-            f"record {record_id} has no {what}; it was first recorded at {row.created_at.isoformat()}"
-        )
+        when = as_at.isoformat() if as_at else ""
+        what = f"has no version {version}" if version is not None else f"did not exist yet at {when}"
+        raise NotFound(f"record {record_id} {what}; it was first recorded at {row.created_at.isoformat()}")
     view = _view(row, version_row)
     view["quality"] = quality(conn, row, version_row.data, scope)
     return view
@@ -148,8 +147,11 @@ def history(conn: Connection, record_id: str, scope: ReadScope) -> list[dict[str
 
 def quality(conn: Connection, row: Row[Any], data: dict[str, Any], scope: ReadScope) -> list[dict[str, str]]:
     """Data-quality flags that need the record's links: orphans, and a person's missing "+1" contact."""
+    other = record.alias("other")
+    other_end = case((link.c.from_id == row.id, link.c.to_id), else_=link.c.from_id)
     types = conn.execute(
         select(link.c.link_type)
+        .join(other, and_(other.c.id == other_end, other.c.deleted.is_(False), scope.records(other)))
         .where(
             link.c.deleted.is_(False),
             scope.links(link),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 
 from openrms import __version__
 from openrms.api.deps import database, read_scope
@@ -20,9 +20,11 @@ Db = Annotated[Database, Depends(database)]
 Scope = Annotated[ReadScope, Depends(read_scope)]
 
 
-@router.get("/health", tags=["meta"], summary="Liveness and database reachability")
-def health(db: Db) -> dict[str, Any]:
+@router.get("/health", tags=["meta"], summary="Liveness and database reachability (503 until migrated)")
+def health(db: Db, response: Response) -> dict[str, Any]:
     revision = migrate.current(db)
+    if revision != migrate.head():
+        response.status_code = 503
     return {
         "status": "ok" if revision == migrate.head() else "needs-migration",
         "version": __version__,

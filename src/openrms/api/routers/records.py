@@ -12,6 +12,7 @@ from openrms.api.deps import database, read_scope
 from openrms.api.models import RecordRetract, RecordUpdate, create_model_for
 from openrms.errors import BadRequest
 from openrms.schema import registry
+from openrms.schema.types import LONDON
 from openrms.store import records as writes
 from openrms.store import views
 from openrms.store.database import Database
@@ -29,6 +30,10 @@ def _created(response: Response, outcome: writes.WriteOutcome) -> dict[str, Any]
     return outcome.as_dict()
 
 
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
 def _add_create_route(entity_type: str) -> None:
     body_model = create_model_for(entity_type)
     label = registry().entity(entity_type).label
@@ -36,7 +41,7 @@ def _add_create_route(entity_type: str) -> None:
     def create(body: body_model, response: Response, db: Db) -> dict[str, Any]:  # type: ignore[valid-type]
         payload: BaseModel = body
         prov = Provenance(**payload.provenance.model_dump())  # type: ignore[attr-defined]
-        data = payload.data.model_dump(exclude_none=True)  # type: ignore[attr-defined]
+        data = payload.data.model_dump(exclude_none=True)  # type: ignore[attr-defined]  (extras included)
         with db.write() as conn:
             outcome = writes.create_record(conn, writes.NewRecord(entity_type, data, prov))
         return _created(response, outcome)
@@ -48,7 +53,7 @@ def _add_create_route(entity_type: str) -> None:
         create,
         methods=["POST"],
         status_code=201,
-        summary=f"Create a {label.lower()}",
+        summary=f"Create {_article(label)} {label.lower()}",
         name=f"create_{entity_type}",
         description=f"Validates against the registry's `{entity_type}` type and stores version 1. "
         "A source key already used by this agency and system is a 409.",
@@ -106,7 +111,7 @@ def get_record(
     version: Annotated[int | None, Query(ge=1)] = None,
 ) -> dict[str, Any]:
     if as_at is not None and as_at.tzinfo is None:
-        as_at = as_at.replace(tzinfo=dt.UTC)
+        as_at = as_at.replace(tzinfo=LONDON)  # like field values: a time without an offset is UK local time
     with db.read() as conn:
         return views.get_record(conn, record_id, scope, as_at=as_at, version=version)
 
