@@ -6,6 +6,7 @@ message style. This module imports nothing of ours, so every layer, the schema r
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +27,9 @@ class Issue:
     def as_dict(self) -> dict[str, Any]:
         out = {"code": self.code, "path": self.path, "message": self.message, "severity": self.severity}
         if self.value is not None:
-            out["value"] = self.value
+            # The value as sent, unless JSON cannot carry it (NaN, Infinity): then as text.
+            finite = not isinstance(self.value, float) or math.isfinite(self.value)
+            out["value"] = self.value if finite else str(self.value)
         return out
 
 

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from openrms import __version__
 from openrms.api import problems
-from openrms.api.routers import links, meta, records
+from openrms.api.routers import imports, links, meta, records
 from openrms.store.database import Database
 
 
@@ -21,6 +21,6 @@ def create_app(db: Database | str | None = None) -> FastAPI:
     )
     app.state.db = database
     problems.install(app)
-    for router in (meta.router, records.router, links.router):
+    for router in (meta.router, records.router, links.router, imports.router):
         app.include_router(router)
     return app

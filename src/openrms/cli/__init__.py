@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated
 
@@ -19,8 +20,10 @@ from rich.table import Table
 
 from openrms import __version__
 from openrms.cli.common import DbOption, console, open_db, out, print_json, reported
+from openrms.cli.imports import import_command, quarantine_app
 from openrms.cli.records import link_app, master_app, record_app
-from openrms.schema import registry
+from openrms.errors import NotFound
+from openrms.schema import FieldDef, registry
 from openrms.store import migrate
 from openrms.store.database import Database
 from openrms.store.export import export_jsonl
@@ -35,6 +38,8 @@ app = typer.Typer(
 app.add_typer(record_app, name="record")
 app.add_typer(link_app, name="link")
 app.add_typer(master_app, name="master")
+app.add_typer(quarantine_app, name="quarantine")
+app.command("import")(import_command)
 
 DEMO_DB = "openrms-demo.db"
 
@@ -119,15 +124,14 @@ def demo(
                 bar.update(tasks[stage], advance=done, rate=(task.completed + done) / elapsed)
 
             summary = load_demo(database, people=people, seed=seed, progress=tick)
-    table = Table("records", "count", title=f"Demo loaded in {summary.seconds:.1f} s")
-    for name, count in sorted(summary.records.items()):
-        table.add_row(name, f"{count:,}")
-    table.add_row("links", f"{sum(summary.links.values()):,}")
-    table.add_row(
-        "(created / updated / unchanged)",
-        " / ".join(f"{summary.outcomes[k]:,}" for k in ("created", "updated", "unchanged")),
-    )
-    console.print(table)
+    if summary.already_loaded:
+        console.print(f"{db} already holds the demo; `openrms demo --fresh` rebuilds it")
+    else:
+        table = Table("records", "count", title=f"Demo loaded in {summary.seconds:.1f} s")
+        for name, count in sorted(summary.records.items()):
+            table.add_row(name, f"{count:,}")
+        table.add_row("links", f"{sum(summary.links.values()):,}")
+        console.print(table)
     if serve_after:
         _serve(database, host, port)
 
@@ -151,46 +155,53 @@ def export(
             finally:
                 if handle is not sys.stdout:
                     handle.close()
-    console.print(f"exported {counts['records']:,} records and {counts['links']:,} links")
+    console.print(f"exported {_plural(counts['records'], 'record')} and {_plural(counts['links'], 'link')}")
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 @app.command()
 def schema(
     entity_type: Annotated[str | None, typer.Argument(help="Show one entity type's fields")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="The whole registry as JSON")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="As JSON (the whole registry, or the one type)")
+    ] = False,
 ) -> None:
     """Show the POLE registry: entity types, fields, link types."""
     reg = registry()
+    with reported():
+        if entity_type is not None and entity_type not in reg.entity_types:
+            raise NotFound(f"no entity type {entity_type!r}; known: {', '.join(sorted(reg.entity_types))}")
     if as_json:
-        print_json(reg.as_dict())
+        print_json(reg.as_dict() if entity_type is None else reg.entity(entity_type).as_dict())
         return
     if entity_type is None:
         table = Table("entity type", "category", "fields", "description")
         for etype in reg.entity_types.values():
-            table.add_row(etype.name, etype.category, str(len(etype.fields)), etype.description[:70])
+            table.add_row(etype.name, etype.category, str(len(etype.fields)), etype.description)
         out.print(table)
         links = Table("link type", "from", "to")
         for ltype in reg.link_types.values():
-            links.add_row(
-                ltype.name, ", ".join(sorted(ltype.from_types))[:50], ", ".join(sorted(ltype.to_types))[:50]
-            )
+            links.add_row(ltype.name, ", ".join(sorted(ltype.from_types)), ", ".join(sorted(ltype.to_types)))
         out.print(links)
         return
-    with reported():
-        if entity_type not in reg.entity_types:
-            from openrms.errors import NotFound
-
-            raise NotFound(f"no entity type {entity_type!r}; known: {', '.join(sorted(reg.entity_types))}")
     table = Table("field", "type", "required", "notes", title=reg.entity(entity_type).label)
-    for fdef in reg.entity(entity_type).fields.values():
+    _field_rows(table, reg.entity(entity_type).fields.values(), "")
+    out.print(table)
+
+
+def _field_rows(table: Table, fields: Iterable[FieldDef], prefix: str) -> None:
+    for fdef in fields:
         kind = f"{fdef.type}({fdef.codelist})" if fdef.codelist else fdef.type
         table.add_row(
-            fdef.name,
+            prefix + fdef.name,
             kind + ("[]" if fdef.many else ""),
             "yes" if fdef.required else "",
             fdef.help or fdef.label,
         )
-    out.print(table)
+        _field_rows(table, fdef.fields.values(), f"{prefix}{fdef.name}.")
 
 
 @app.command(hidden=True)

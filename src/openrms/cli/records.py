@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from openrms.cli.common import DbOption, console, open_db, out, parse_assignments, print_json, reported
+from openrms.errors import BadRequest
 from openrms.schema.types import LONDON
 from openrms.store import links as link_store
 from openrms.store import records as writes
@@ -30,10 +31,19 @@ By = Annotated[str, typer.Option("--by", help="Who is recording this (user or co
 
 def _data(data_json: str | None, data_file: Path | None, assignments: list[str]) -> dict:
     data: dict = {}
-    if data_file is not None:
-        data.update(json.loads(data_file.read_text(encoding="utf-8")))
-    if data_json:
-        data.update(json.loads(data_json))
+    for label, text in (
+        ("--file", data_file.read_text(encoding="utf-8") if data_file else None),
+        ("--json", data_json),
+    ):
+        if text is None:
+            continue
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise BadRequest(f"{label} is not valid JSON: {exc}") from None
+        if not isinstance(value, dict):
+            raise BadRequest(f"{label} must be a JSON object of fields, not {type(value).__name__}")
+        data.update(value)
     data.update(parse_assignments(assignments))
     return data
 

@@ -64,7 +64,7 @@ def read(path: Path) -> Iterator[CrimeRow]:
     with _open(path) as handle:
         for line, row in enumerate(csv.DictReader(handle), start=2):
             try:
-                yield _row(row, line, path.name)
+                yield _row(row, line, path.name.removesuffix(".gz"))
             except (KeyError, ValueError) as exc:
                 raise ValueError(f"{path.name} line {line}: {exc}") from None
 

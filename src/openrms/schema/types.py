@@ -32,10 +32,18 @@ FieldTypeError = formats.FormatError
 
 def _as_text(value: Any) -> str:
     if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, (bool, dict, list)):
-        raise FieldTypeError(f"expected text, got {type(value).__name__}")
-    return str(value).strip()
+        text = value.strip()
+    elif isinstance(value, (bool, dict, list)) or (isinstance(value, float) and not math.isfinite(value)):
+        raise FieldTypeError(
+            f"expected text, got {value!r}"
+            if isinstance(value, float)
+            else f"expected text, got {type(value).__name__}"
+        )
+    else:
+        text = str(value).strip()
+    if "\x00" in text:
+        raise FieldTypeError("contains a NUL character (\\x00), which no field may hold")
+    return text
 
 
 def text(value: Any) -> str:
@@ -137,9 +145,17 @@ def datetime(value: Any) -> str:
             raise FieldTypeError(
                 f"expected a date and time as YYYY-MM-DDTHH:MM[:SS][+HH:MM], got {value!r}"
             ) from None
+    return utc(moment, value).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def utc(moment: dt.datetime, shown: Any = None) -> dt.datetime:
+    """`moment` in UTC (UK local time when it has no offset), or FieldTypeError when UTC cannot hold it."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=LONDON)
-    return moment.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    try:
+        return moment.astimezone(dt.UTC)
+    except (OverflowError, ValueError):
+        raise FieldTypeError(f"{shown if shown is not None else moment}: out of the range of dates") from None
 
 
 def latitude(value: Any) -> float:

@@ -53,9 +53,36 @@ def _code_checker(codelist: CodeList) -> Callable[[Any], str]:
     return check
 
 
+_MEMO_SIZE = 4096
+
+
+def _memo(normalise: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Remember a field's normalised values: imports repeat the same codes, dates and places on row after row.
+
+    Normalisers are pure, so a remembered answer is the answer. Keyed by type as well as value (True == 1
+    in Python, but not in a registry field); values that cannot be keys, and failures, are not remembered.
+    """
+    seen: dict[tuple[type, Any], Any] = {}
+
+    def normalise_once(value: Any) -> Any:
+        key = (type(value), value)
+        try:
+            return seen[key]
+        except KeyError:
+            result = normalise(value)
+            if len(seen) < _MEMO_SIZE:
+                seen[key] = result
+            return result
+        except TypeError:  # unhashable, e.g. a list where one value was expected: let the normaliser say so
+            return normalise(value)
+
+    return normalise_once
+
+
 def _scalar_checker(fdef: FieldDef, registry: Registry) -> Callable[[Any, str], Any]:
     """Type and bounds of one value; `now_iso` is compared as text because stored forms are ISO strings."""
     base = _code_checker(registry.codelists[fdef.codelist]) if fdef.type == "code" else FIELD_TYPES[fdef.type]
+    base = _memo(base)
     temporal = fdef.type in ("date", "partial_date", "datetime") and not fdef.future_allowed
     max_length, low, high = fdef.max_length, fdef.min, fdef.max
     if max_length is None and low is None and high is None and not temporal:

@@ -24,7 +24,7 @@ from openrms.store.bulk import Encoder, insert_tuples
 from openrms.store.database import Database
 from openrms.store.provenance import Provenance, ProvenanceChecker
 from openrms.store.scope import ReadScope
-from openrms.store.tables import link, link_version, record
+from openrms.store.tables import MAX_VERSION, link, link_version, record
 
 CHUNK = 500
 
@@ -88,9 +88,20 @@ def check_dates(item: NewLink) -> tuple[list[Issue], str | None, str | None]:
         except FieldTypeError as exc:
             issues.append(Issue("format", name, str(exc)))
             dates.append(None)
-    if dates[0] and dates[1] and dates[1] < dates[0]:
+    # Compared on their common precision: a whole day "2020-05-03" does not end before "2020-05-03T10:00Z".
+    common = min(len(dates[0] or ""), len(dates[1] or ""))
+    if dates[0] and dates[1] and dates[1][:common] < dates[0][:common]:
         issues.append(Issue("link_dates", "valid_to", f"valid_to {dates[1]} is before valid_from {dates[0]}"))
     return issues, dates[0], dates[1]
+
+
+def check_data(item: NewLink) -> list[Issue]:
+    """Link notes are stored as JSON: values JSON cannot hold (integers past 64 bits...) are refused."""
+    try:
+        orjson.dumps(dict(item.data))
+    except (TypeError, orjson.JSONEncodeError) as exc:
+        return [Issue("format", "data", f"link notes must be plain JSON values ({exc})")]
+    return []
 
 
 def _types_of(conn: Connection, record_ids: set[str]) -> dict[str, str]:
@@ -134,7 +145,7 @@ class LinkPreparer:
     def __call__(self, item: NewLink, types: Mapping[str, str]) -> PreparedLink:
         prov, source_key = self._checked(item.provenance)
         date_issues, valid_from, valid_to = check_dates(item)
-        issues = check_ends(item, types) + date_issues
+        issues = check_ends(item, types) + date_issues + check_data(item)
         if issues:
             raise RecordInvalid(f"{item.link_type} link {item.from_id} -> {item.to_id}", issues)
         link_id = ids.link_id(
@@ -211,7 +222,7 @@ def write_prepared_links(
         wanted = [p.id for p in prepared]
         for start in range(0, len(wanted), CHUNK):
             rows = conn.execute(
-                select(link.c.id, link.c.current_version, link.c.content_hash).where(
+                select(link.c.id, link.c.current_version, link.c.content_hash, link.c.deleted).where(
                     link.c.id.in_(wanted[start : start + CHUNK])
                 )
             )
@@ -223,7 +234,7 @@ def write_prepared_links(
         if old is None:
             fresh[p.id] = p
             outcomes[p.id] = {"id": p.id, "status": "created", "version": 1}
-        elif old.content_hash == p.content_hash:
+        elif old.content_hash == p.content_hash and not old.deleted:
             outcomes[p.id] = {"id": p.id, "status": "unchanged", "version": old.current_version}
         else:
             version = old.current_version + 1
@@ -348,6 +359,7 @@ def update_link(
         data if data is not None else row.data,
     )
     issues, vfrom, vto = check_dates(item)
+    issues += check_data(item)
     if issues:
         raise RecordInvalid(f"link {link_id}", issues)
     deleted = bool(row.deleted) if deleted is None else deleted
@@ -362,6 +374,8 @@ def update_link(
         if expected_version != row.current_version:
             raise stale
         return {"id": link_id, "status": "unchanged", "version": row.current_version}
+    if expected_version >= MAX_VERSION:  # a bigger number can name no version
+        raise stale
     version = expected_version + 1
     result = conn.execute(
         update(link)

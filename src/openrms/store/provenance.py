@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 
 from openrms.errors import BadRequest
 from openrms.schema import registry
+from openrms.schema.types import FieldTypeError, utc
 from openrms.store import ids
 
 _LIMITS = {"agency": 40, "source_system": 80}  # the widths of the record and link columns
@@ -49,12 +50,21 @@ class Provenance:
         recorded_at = self.recorded_at
         if recorded_at is not None and recorded_at.tzinfo is None:
             raise BadRequest("provenance.recorded_at must include a timezone")
+        if recorded_at is not None:
+            try:
+                recorded_at = utc(recorded_at)
+            except FieldTypeError as exc:
+                raise BadRequest(f"provenance.recorded_at {exc}") from None
+        for name in ("source_key", "recorded_by", "handling_conditions", "reason"):
+            if "\x00" in str(getattr(self, name) or ""):
+                raise BadRequest(f"provenance.{name} contains a NUL character (\\x00)")
         return replace(
             self,
             agency=self.agency.strip().upper(),
             classification=classification,
             handling=handling,
             source_key=None if self.source_key is None else str(self.source_key),
+            recorded_at=recorded_at,
         )
 
 

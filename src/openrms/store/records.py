@@ -27,7 +27,7 @@ from openrms.store import ids
 from openrms.store.bulk import Encoder, insert_tuples
 from openrms.store.database import Database
 from openrms.store.provenance import Provenance, ProvenanceChecker
-from openrms.store.tables import master, record, record_version
+from openrms.store.tables import MAX_VERSION, master, record, record_version
 
 CHUNK = 500
 T = TypeVar("T")
@@ -353,19 +353,21 @@ def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
 
 def _next_version(conn: Connection, p: PreparedRecord, expected: int, now: dt.datetime) -> int:
     """Write version expected+1 if the record is still at `expected`; otherwise refuse with 409."""
-    result = conn.execute(
-        update(record)
-        .where(and_(record.c.id == p.id, record.c.current_version == expected))
-        .values(
-            current_version=expected + 1,
-            updated_at=now,
-            classification=p.classification,
-            handling=p.handling,
-            content_hash=p.content_hash,
-            deleted=False,
+    result = None
+    if expected < MAX_VERSION:  # a bigger number can name no version: simply stale
+        result = conn.execute(
+            update(record)
+            .where(and_(record.c.id == p.id, record.c.current_version == expected))
+            .values(
+                current_version=expected + 1,
+                updated_at=now,
+                classification=p.classification,
+                handling=p.handling,
+                content_hash=p.content_hash,
+                deleted=False,
+            )
         )
-    )
-    if result.rowcount != 1:
+    if result is None or result.rowcount != 1:
         current = conn.execute(select(record.c.current_version).where(record.c.id == p.id)).scalar()
         if current is None:
             raise NotFound(f"no record {p.id}")

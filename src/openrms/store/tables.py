@@ -61,6 +61,7 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 Document = JSON().with_variant(JSONB(), "postgresql")
 
 ID = 24  # width of generated ids (see store.ids)
+MAX_VERSION = 2**31 - 1  # versions are 32-bit integers: a bigger number can name no version
 
 
 def _provenance_columns() -> list[Column[Any]]:

@@ -17,7 +17,7 @@ from openrms.schema import registry
 from openrms.schema.types import FieldTypeError
 from openrms.schema.validate import _scalar_checker
 from openrms.store.scope import ReadScope
-from openrms.store.tables import link, record, record_version
+from openrms.store.tables import MAX_VERSION, link, record, record_version
 
 MAX_PAGE = 500
 
@@ -118,7 +118,7 @@ def get_record(
     row = _visible(conn, record_id, scope)
     query = select(record_version).where(record_version.c.record_id == record_id)
     if version is not None:
-        query = query.where(record_version.c.version == version)
+        query = query.where(record_version.c.version == min(version, MAX_VERSION))
     else:
         query = (
             query.where(record_version.c.recorded_at <= as_at)

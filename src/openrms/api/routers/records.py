@@ -12,7 +12,7 @@ from openrms.api.deps import database, read_scope
 from openrms.api.models import RecordRetract, RecordUpdate, create_model_for
 from openrms.errors import BadRequest
 from openrms.schema import registry
-from openrms.schema.types import LONDON
+from openrms.schema.types import FieldTypeError, utc
 from openrms.store import records as writes
 from openrms.store import views
 from openrms.store.database import Database
@@ -110,8 +110,11 @@ def get_record(
     as_at: dt.datetime | None = None,
     version: Annotated[int | None, Query(ge=1)] = None,
 ) -> dict[str, Any]:
-    if as_at is not None and as_at.tzinfo is None:
-        as_at = as_at.replace(tzinfo=LONDON)  # like field values: a time without an offset is UK local time
+    if as_at is not None:
+        try:
+            as_at = utc(as_at)  # like field values: a time without an offset is UK local time
+        except FieldTypeError as exc:
+            raise BadRequest(f"as_at {exc}") from None
     with db.read() as conn:
         return views.get_record(conn, record_id, scope, as_at=as_at, version=version)
 

@@ -1,0 +1,150 @@
+"""Imports over HTTP: upload a file, push a live feed's records, follow runs, work the quarantine."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, UploadFile
+from pydantic import BaseModel, ConfigDict, Field
+
+from openrms.api.deps import database
+from openrms.errors import BadRequest
+from openrms.ingest import runs, service
+from openrms.store.database import Database
+
+router = APIRouter(tags=["imports"])
+Db = Annotated[Database, Depends(database)]
+
+
+def _mapping_ref(mapping: str | None, mapping_yaml: str | None, scratch: Path) -> str:
+    if bool(mapping) == bool(mapping_yaml):
+        raise BadRequest(
+            "give exactly one of `mapping` (a built-in mapping name) or `mapping_yaml` (its text)"
+        )
+    if mapping_yaml:
+        path = scratch / "mapping.yaml"
+        path.write_text(mapping_yaml, encoding="utf-8")
+        return str(path)
+    if "/" in mapping or "\\" in mapping or mapping.endswith((".yaml", ".yml")):  # type: ignore[union-attr]
+        raise BadRequest("over HTTP `mapping` names a built-in mapping; send your own as `mapping_yaml`")
+    return str(mapping)
+
+
+@router.post("/imports", summary="Upload a file and import it through a mapping")
+def upload(
+    db: Db,
+    file: Annotated[UploadFile, File(description="The export to import")],
+    mapping: Annotated[str | None, Form(description="Built-in mapping name, e.g. police-uk")] = None,
+    mapping_yaml: Annotated[str | None, Form(description="Or the mapping YAML itself")] = None,
+    agency: Annotated[str | None, Form()] = None,
+    source_system: Annotated[str | None, Form()] = None,
+    dry_run: Annotated[bool, Form()] = False,
+    snapshot: Annotated[bool, Form()] = False,
+    recorded_by: Annotated[str, Form()] = "api-import",
+) -> dict[str, Any]:
+    """Runs synchronously and answers with the reconciliation; import large files with the CLI."""
+    with tempfile.TemporaryDirectory(prefix="openrms-upload-") as scratch:
+        name = Path(file.filename or "upload").name
+        target = Path(scratch) / name
+        with target.open("wb") as handle:
+            shutil.copyfileobj(file.file, handle, 1 << 20)
+        ref = _mapping_ref(mapping, mapping_yaml, Path(scratch))
+        report = service.import_source(
+            db,
+            target,
+            ref,
+            agency=agency,
+            source_system=source_system,
+            dry_run=dry_run,
+            snapshot=snapshot,
+            recorded_by=recorded_by,
+            workers=0,
+        )
+    return report.as_dict()
+
+
+class FeedPush(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    records: list[dict[str, Any]] = Field(
+        description="Source records as objects of fields, as the mapping expects", max_length=10000
+    )
+    agency: str | None = None
+    source_system: str | None = None
+    recorded_by: str = "feed"
+    dry_run: bool = False
+
+
+@router.post("/feeds/{mapping}", summary="Push a live feed's records through a built-in mapping")
+def push(mapping: str, body: FeedPush, db: Db) -> dict[str, Any]:
+    ref = _mapping_ref(mapping, None, Path("."))
+    report = service.import_rows(
+        db,
+        body.records,
+        ref,
+        agency=body.agency,
+        source_system=body.source_system,
+        recorded_by=body.recorded_by,
+        dry_run=body.dry_run,
+    )
+    return report.as_dict()
+
+
+@router.get("/imports", summary="Import runs, newest first, with their reconciliation")
+def list_runs(db: Db, limit: int = 50) -> dict[str, Any]:
+    with db.read() as conn:
+        return {"items": runs.list_runs(conn, limit)}
+
+
+@router.get("/imports/{run_id}", summary="One import run")
+def get_run(run_id: str, db: Db) -> dict[str, Any]:
+    with db.read() as conn:
+        return runs.get_run(conn, run_id)
+
+
+@router.get("/quarantine", summary="Quarantined rows")
+def list_quarantine(
+    db: Db, run_id: str | None = None, status: str = "open", limit: int = 100, after: str | None = None
+) -> dict[str, Any]:
+    with db.read() as conn:
+        items = runs.list_quarantine(conn, run_id=run_id, status=status, limit=min(limit, 500), after=after)
+    return {"items": items, "next_after": items[-1]["id"] if len(items) == min(limit, 500) else None}
+
+
+@router.get("/quarantine/{entry_id}", summary="One quarantined row with its raw content and reasons")
+def get_entry(entry_id: str, db: Db) -> dict[str, Any]:
+    with db.read() as conn:
+        return runs.get_entry(conn, entry_id)
+
+
+class Retry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    run_id: str | None = None
+    entry_ids: list[str] | None = None
+    mapping: str | None = Field(None, description="A built-in mapping to use instead of the run's")
+    recorded_by: str = "api-import"
+
+
+@router.post("/quarantine/retry", summary="Re-map open rows after fixing the mapping or a code table")
+def retry(body: Retry, db: Db) -> dict[str, Any]:
+    return service.retry_quarantine(
+        db,
+        run_id=body.run_id,
+        entry_ids=body.entry_ids,
+        mapping_ref=body.mapping,
+        recorded_by=body.recorded_by,
+    )
+
+
+class Discard(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    entry_ids: list[str] = Field(min_length=1)
+    reason: str = Field(min_length=3)
+    by: str
+
+
+@router.post("/quarantine/discard", summary="Close rows that should not be imported (kept with the reason)")
+def discard(body: Discard, db: Db) -> dict[str, Any]:
+    return {"discarded": service.discard(db, body.entry_ids, by=body.by, reason=body.reason)}

@@ -1,0 +1,236 @@
+"""`openrms import ...` and `openrms quarantine ...`: bring legacy data in, and deal with what did not fit."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from openrms.cli.common import DbOption, console, open_db, out, print_json, reported
+from openrms.store import migrate
+
+quarantine_app = typer.Typer(
+    help="Rows an import could not take: list, show, retry, discard.", no_args_is_help=True
+)
+
+
+def _summary(report: dict[str, Any]) -> None:
+    rows = Counter(report["rows"])
+    title = (
+        "Dry run: nothing written" if report["dry_run"] else f"Import run {report['run_id']}"
+    ) + f" ({report['status']}, {report['seconds']:.1f} s)"
+    table = Table("rows", "count", title=title)
+    for key in ("read", "created", "updated", "unchanged", "quarantined", "skipped", "retracted"):
+        if key in ("read", "created", "updated", "unchanged", "quarantined") or rows[key]:
+            table.add_row(key, f"{rows[key]:,}")
+    check = "[green]balanced[/green]" if report["balanced"] else "[red]NOT balanced[/red]"
+    table.add_row("read = created + updated + unchanged + quarantined + skipped", check)
+    out.print(table)
+    if report["records"]:
+        per_type = Table("entity type", "created", "updated", "unchanged", title="Records")
+        for name, counts in sorted(report["records"].items()):
+            per_type.add_row(name, *(f"{counts.get(k, 0):,}" for k in ("created", "updated", "unchanged")))
+        out.print(per_type)
+    if report["reasons"]:
+        reasons = Table("count", "reason (values masked)", title="Top quarantine reasons")
+        for reason, count in list(report["reasons"].items())[:10]:
+            reasons.add_row(f"{count:,}", reason)
+        out.print(reasons)
+    if report.get("resumed_after_row"):
+        console.print(f"resumed an interrupted run after source row {report['resumed_after_row']:,}")
+
+
+def import_command(
+    source: Annotated[
+        str | None, typer.Argument(help="File to import, or `runs` to list import runs")
+    ] = None,
+    mapping: Annotated[
+        str | None,
+        typer.Option("--mapping", "-m", help="Mapping YAML file or built-in name (e.g. police-uk)"),
+    ] = None,
+    source_system: Annotated[
+        str | None, typer.Option("--source", help="Source system name (overrides the mapping)")
+    ] = None,
+    agency: Annotated[str | None, typer.Option(help="Owning agency code (overrides the mapping)")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and report; write nothing")] = False,
+    snapshot: Annotated[
+        bool,
+        typer.Option(
+            help="The file is the full current extract: records of this source "
+            "it no longer contains are marked deleted at the source"
+        ),
+    ] = False,
+    from_sql: Annotated[
+        str | None, typer.Option("--from-sql", help="Read from a database (SQLAlchemy URL)")
+    ] = None,
+    query: Annotated[str | None, typer.Option(help="SQL query or table to read with --from-sql")] = None,
+    option: Annotated[
+        list[str],
+        typer.Option("--option", "-o", help="Reader option key=value (e.g. encoding=cp1252, delimiter=;)"),
+    ] = [],  # noqa: B006
+    by: Annotated[str, typer.Option("--by", help="Who runs the import (recorded as recorded_by)")] = "import",
+    batch_size: Annotated[int, typer.Option(help="Rows per committed batch")] = 2000,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+    db: DbOption = None,
+) -> None:
+    """Import a file (CSV, JSON, JSON Lines, XML, fixed width, Excel) or a SQL query through a mapping.
+
+    Re-running the same import changes nothing; an interrupted one resumes where it stopped. Rows that
+    cannot be imported go to quarantine with every reason (`openrms quarantine list`).
+    """
+    from openrms.ingest import runs
+    from openrms.ingest.service import import_source
+
+    database = open_db(db)
+    if source == "runs" and mapping is None:
+        with reported(), database.read() as conn:
+            _print_runs(runs.list_runs(conn), as_json)
+        return
+    if mapping is None or (source is None and from_sql is None):
+        raise typer.BadParameter("give a FILE (or --from-sql URL --query SQL) and --mapping")
+    options = {}
+    for pair in option:
+        key, _, value = pair.partition("=")
+        options[key.strip()] = json.loads(value) if value[:1] in "[{" or value in ("true", "false") else value
+    target = from_sql or source or ""
+    if from_sql and not query:
+        raise typer.BadParameter("--from-sql needs --query")
+    if not from_sql and not Path(target).exists():
+        raise typer.BadParameter(f"no file {target}")
+    with reported():
+        migrate.upgrade(database)
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed:,} rows"),
+            TextColumn("{task.fields[rate]:>8,.0f} rows/s"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=console, transient=as_json) as bar:
+            task = bar.add_task(
+                f"importing {Path(target).name if not from_sql else 'query'}", total=None, rate=0.0
+            )
+
+            def tick(rows: int) -> None:
+                done = bar.tasks[task].completed + rows
+                bar.update(task, completed=done, rate=done / max(bar.tasks[task].elapsed or 1e-9, 1e-9))
+
+            report = import_source(
+                database,
+                target,
+                mapping,
+                agency=agency,
+                source_system=source_system,
+                reader_options=options,
+                query=query,
+                dry_run=dry_run,
+                snapshot=snapshot,
+                recorded_by=by,
+                batch_size=batch_size,
+                progress=tick,
+            )
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        _summary(report.as_dict())
+
+
+def _print_runs(items: list[dict[str, Any]], as_json: bool) -> None:
+    if as_json:
+        print_json(items)
+        return
+    table = Table(
+        "run",
+        "started",
+        "mapping",
+        "source",
+        "status",
+        "read",
+        "created",
+        "updated",
+        "unchanged",
+        "quarantined",
+        title="Import runs",
+    )
+    for run in items:
+        rows = run["counts"].get("rows", {})
+        table.add_row(
+            run["id"],
+            run["started_at"][:19],
+            run["mapping"][:30],
+            run["source"][-40:],
+            run["status"],
+            *(f"{rows.get(k, 0):,}" for k in ("read", "created", "updated", "unchanged", "quarantined")),
+        )
+    out.print(table)
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    run: Annotated[str | None, typer.Option(help="Only this import run")] = None,
+    status: Annotated[str, typer.Option(help="open, resolved or discarded")] = "open",
+    limit: int = 50,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    db: DbOption = None,
+) -> None:
+    """Quarantined rows with their reasons."""
+    from openrms.ingest import runs
+
+    with reported(), open_db(db).read() as conn:
+        entries = runs.list_quarantine(conn, run_id=run, status=status, limit=limit)
+    if as_json:
+        print_json(entries)
+        return
+    table = Table("entry", "run", "where", "reasons", title=f"Quarantine ({status})")
+    for e in entries:
+        table.add_row(e["id"], e["run_id"], e["location"], "\n".join(e["reasons"])[:300])
+    out.print(table)
+
+
+@quarantine_app.command("show")
+def quarantine_show(entry_id: str, db: DbOption = None) -> None:
+    """One quarantined row: its raw content, parsed fields and every reason."""
+    from openrms.ingest import runs
+
+    with reported(), open_db(db).read() as conn:
+        print_json(runs.get_entry(conn, entry_id))
+
+
+@quarantine_app.command("retry")
+def quarantine_retry(
+    entry_ids: Annotated[list[str] | None, typer.Argument(help="Entries (default: all of --run)")] = None,
+    run: Annotated[str | None, typer.Option(help="Retry every open row of this run")] = None,
+    mapping: Annotated[str | None, typer.Option(help="A corrected mapping (default: the run's)")] = None,
+    by: str = "import",
+    db: DbOption = None,
+) -> None:
+    """Re-map open rows after fixing the mapping or a code table; fixed rows are imported and resolved."""
+    from openrms.ingest.service import retry_quarantine
+
+    with reported():
+        print_json(
+            retry_quarantine(
+                open_db(db), run_id=run, entry_ids=entry_ids or None, mapping_ref=mapping, recorded_by=by
+            )
+        )
+
+
+@quarantine_app.command("discard")
+def quarantine_discard(
+    entry_ids: list[str],
+    reason: Annotated[str, typer.Option(help="Why (kept with the row)")],
+    by: str = "import",
+    db: DbOption = None,
+) -> None:
+    """Close rows that should not be imported; they stay on record with who discarded them and why."""
+    from openrms.ingest.service import discard
+
+    with reported():
+        count = discard(open_db(db), entry_ids, by=by, reason=reason)
+    console.print(f"discarded {count} row(s)")

@@ -1,0 +1,69 @@
+"""The two kinds of mapping problem: a broken mapping (`MappingError`, before any row is read) and a row the
+mapping cannot turn into records (`RowProblem`, caught by `apply` and reported as the row's reasons)."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+from openrms.errors import BadRequest
+
+
+class MappingError(BadRequest):
+    """A mapping that cannot be used; the message lists every problem found, each with its YAML line."""
+
+    kind = "mapping-invalid"
+    title = "Import mapping is invalid"
+
+    def __init__(self, origin: str, problems: list[tuple[int, str]]) -> None:
+        ordered = sorted(set(problems), key=lambda p: (p[0], p[1]))
+        lines = [f"line {line}: {message}" if line else message for line, message in ordered]
+        count = f"{len(lines)} problem" + ("s" if len(lines) != 1 else "")
+        detail = f"mapping {origin} has {count}:\n  " + "\n  ".join(lines)
+        super().__init__(detail, origin=origin, problems=lines)
+        self.origin = origin
+        self.problems = lines
+
+
+class RowProblem(Exception):
+    """Why one source row cannot become a field value. `items` are (sub-path, message) pairs: objects report
+    every sub-field at once."""
+
+    def __init__(self, message: str = "", items: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.items = items if items is not None else [("", message)]
+
+
+class Problems:
+    """Collects the problems of one mapping so that all of them are reported together."""
+
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
+        self.items: list[tuple[int, str]] = []
+
+    def add(self, line: int, message: str) -> None:
+        self.items.append((line, message))
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise MappingError(self.origin, self.items)
+
+
+def suggest(word: str, choices: Iterable[str], *, listing: bool = True) -> str:
+    """A hint: "; did you mean 'x'?" for a close match, else the valid choices (when `listing`), else ""."""
+    options = sorted(str(c) for c in choices)
+    lowered = {c.lower(): c for c in options}
+    if str(word).lower() in lowered:
+        return f"; did you mean {lowered[str(word).lower()]!r}?"
+    close = difflib.get_close_matches(str(word), options, n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    return f" (valid: {', '.join(options)})" if listing and options else ""
+
+
+def quote(value: object) -> str:
+    """A source value as shown in a reason: quoted, and cut short if long."""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return repr(text)

@@ -1,0 +1,121 @@
+"""Links between the records of a row, or to records found by their source key (`lookup`), checked against
+the link types of the registry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from openrms.ingest.mapping.conditions import Test, compile_condition
+from openrms.ingest.mapping.context import Build
+from openrms.ingest.mapping.errors import suggest
+from openrms.ingest.mapping.expressions import Value, compile_expression, compile_key
+from openrms.ingest.mapping.yamlload import LDict, LList
+
+LINK_KEYS = ("type", "from", "to", "key", "when", "valid_from", "valid_to")
+LOOKUP_KEYS = ("entity", "key", "source_system", "agency")
+
+
+@dataclass(frozen=True)
+class Lookup:
+    entity: str
+    key: Value
+    source_system: str | None
+    agency: str | None
+
+
+@dataclass(frozen=True)
+class Link:
+    link_type: str
+    source: str | Lookup
+    target: str | Lookup
+    key: Value | None
+    when: Test | None
+    valid_from: Value | None
+    valid_to: Value | None
+
+
+def compile_links(top: LDict, b: Build, reg: Any, entities: dict[str, str]) -> list[Link]:
+    links = top.get("links")
+    if links is None:
+        return []
+    if not isinstance(links, LList):
+        b.problem(top.line_of("links"), "links must be a list, each item starting with '- type: ...'")
+        return []
+    out = []
+    for index, node in enumerate(links):
+        node = b.mapping(node, links.line_of(index), "a link")
+        if node is not None and (link := _link(node, b, reg, entities)):
+            out.append(link)
+    return out
+
+
+def _link(node: LDict, b: Build, reg: Any, entities: dict[str, str]) -> Link | None:
+    b.check_keys(node, LINK_KEYS, "a link")
+    link_type = b.text(node, "type")
+    ltype = reg.link_types.get(link_type) if link_type else None
+    if link_type is None:
+        b.problem(node.line, "a link needs a `type`, e.g. OCCURRED_AT")
+    elif ltype is None:
+        b.problem(
+            node.line_of("type"), f"unknown link type {link_type!r}{suggest(link_type, reg.link_types)}"
+        )
+    ends = []
+    for side in ("from", "to"):
+        end, entity = _end(node, side, b, reg, entities)
+        ends.append(end)
+        allowed = (ltype.from_types if side == "from" else ltype.to_types) if ltype else None
+        if allowed is not None and entity is not None and entity not in allowed:
+            named = isinstance(node[side], str)
+            what = f"record {node[side]!r} (a {entity})" if named else f"a {entity} lookup"
+            b.problem(
+                node.line_of(side),
+                f"{link_type} links cannot go {side} {what}; "
+                f"{side} must be one of {', '.join(sorted(allowed))}",
+            )
+    key = (
+        compile_key(node["key"], node.line_of("key"), b, "link key", scope=True)[0] if "key" in node else None
+    )
+    when = compile_condition(node["when"], node.line_of("when"), b) if "when" in node else None
+    valid = [
+        compile_expression(node[k], node.line_of(k), b, path=f"{link_type}.{k}") if k in node else None
+        for k in ("valid_from", "valid_to")
+    ]
+    if ltype is None or None in ends or ("key" in node and key is None):
+        return None
+    return Link(ltype.name, ends[0], ends[1], key, when, valid[0], valid[1])
+
+
+def _end(
+    node: LDict, side: str, b: Build, reg: Any, entities: dict[str, str]
+) -> tuple[str | Lookup | None, str | None]:
+    """A link end: the name of a record of the row, or {lookup: {entity, key, ...}} for any other record."""
+    end, line = node.get(side), node.line_of(side)
+    if end is None:
+        b.problem(node.line, f"a link needs `{side}`: a record name or {{lookup: {{entity: ..., key: ...}}}}")
+        return None, None
+    if isinstance(end, str):
+        if end not in b.record_names:
+            b.problem(line, f"link {side} {end!r}: no record of that name{suggest(end, b.record_names)}")
+            return None, None
+        return end, entities.get(end)
+    if not isinstance(end, LDict) or set(end) != {"lookup"} or not isinstance(end["lookup"], LDict):
+        b.problem(line, f"link {side} must be a record name or {{lookup: {{entity: ..., key: ...}}}}")
+        return None, None
+    spec = end["lookup"]
+    b.check_keys(spec, LOOKUP_KEYS, "a lookup")
+    entity = b.text(spec, "entity")
+    if entity is None or entity not in reg.entity_types:
+        hint = suggest(entity, reg.entity_types) if entity else ""
+        b.problem(
+            spec.line_of("entity"),
+            f"lookup needs a known `entity`{f' (not {entity!r})' if entity else ''}{hint}",
+        )
+        entity = None
+    if "key" not in spec:
+        b.problem(spec.line, 'lookup needs a `key` template, e.g. "{PersonRef}"')
+        return None, entity
+    key = compile_key(spec["key"], spec.line_of("key"), b, "lookup key")[0]
+    if key is None or entity is None:
+        return None, entity
+    return Lookup(entity, key, b.text(spec, "source_system"), b.text(spec, "agency")), entity

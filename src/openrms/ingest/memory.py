@@ -1,0 +1,34 @@
+"""A reader over rows already in memory: records pushed to the API by a live feed, or quarantined rows
+being retried."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from openrms.ingest.rows import SourceRow
+
+
+class MemoryReader:
+    def __init__(self, rows: Iterable[Mapping[str, Any] | SourceRow], label: str = "item") -> None:
+        self._rows = rows
+        self._label = label
+
+    @property
+    def columns(self) -> Sequence[str] | None:
+        return None
+
+    def rows(self) -> Iterator[SourceRow]:
+        for number, row in enumerate(self._rows, start=1):
+            if isinstance(row, SourceRow):
+                yield row
+            elif isinstance(row, Mapping):
+                yield SourceRow(number, f"{self._label} {number}", json.dumps(row, default=str)[:65536], row)
+            else:
+                yield SourceRow.failed(
+                    number,
+                    f"{self._label} {number}",
+                    json.dumps(row, default=str),
+                    f"expected an object of fields, got {type(row).__name__}",
+                )

@@ -1,0 +1,333 @@
+"""Running an import: read, map and validate (in a worker), write in checkpointed batches, reconcile.
+
+Crash safety comes from one rule: a batch's records, links, quarantine entries and the run's checkpoint
+are written in one transaction. Killing the process at any moment leaves the checkpoint naming the last
+row that is fully in; running the same command again finds the unfinished run (same source bytes, same
+mapping, same target) and continues after it. Record ids are derived from source keys, so even a row
+written twice would change nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import make_url
+
+from openrms.ingest import runs, worker
+from openrms.ingest.rows import Reader, SourceRow
+from openrms.ingest.runs import Tally
+from openrms.store.database import Database
+from openrms.store.links import upsert_links
+from openrms.store.records import existing, retract_records, write_prepared
+from openrms.store.tables import import_seen, record
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class ImportReport:
+    run_id: str | None
+    status: str
+    tally: Tally
+    seconds: float = 0.0
+    resumed_after: int = 0
+    retracted: int = 0
+    dry_run: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "status": self.status,
+            "dry_run": self.dry_run,
+            "seconds": round(self.seconds, 3),
+            "resumed_after_row": self.resumed_after,
+            "retracted": self.retracted,
+            "balanced": self.tally.balanced(),
+            **self.tally.as_dict(),
+        }
+
+
+def source_digest(source: str, query: str | None = None) -> str:
+    """Identity of a source for resuming: the file's bytes, or a database URL (no password) with its query."""
+    digest = hashlib.sha256()
+    path = Path(source)
+    if query is None and path.is_file():
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+    else:
+        shown = make_url(source).render_as_string(hide_password=True) if "://" in source else source
+        digest.update(f"{shown}\n{query or ''}".encode())
+    return digest.hexdigest()
+
+
+def _batches(rows: Iterator[SourceRow], size: int, after: int) -> Iterator[list[SourceRow]]:
+    batch: list[SourceRow] = []
+    for row in rows:
+        if row.number <= after:
+            continue
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _missing_refs(conn: Connection, mapped: worker.MappedBatch) -> set[str]:
+    wanted = {rid for row in mapped.rows for rid in row.refs}
+    wanted -= mapped.prepared.keys()
+    return wanted - existing(conn, wanted).keys() if wanted else set()
+
+
+def _exclude(mapped: worker.MappedBatch, missing: set[str]) -> None:
+    """Quarantine rows whose referenced records do not exist, and drop what only they would have written."""
+    keep_records: set[str] = set()
+    keep_links: set[int] = set()
+    for row in mapped.rows:
+        gone = [desc for rid, desc in row.refs.items() if rid in missing]
+        if row.status == "ok" and gone:
+            row.status = "quarantined"
+            row.reasons = [
+                f"refers to {desc}, which does not exist (import it first, then retry)" for desc in gone
+            ]
+        elif row.status == "ok":
+            keep_records.update(row.record_ids)
+            keep_links.update(row.link_ids)
+    mapped.prepared = {k: v for k, v in mapped.prepared.items() if k in keep_records}
+    mapped.links = [link for i, link in enumerate(mapped.links) if i in keep_links]
+
+
+def _tally_rows(mapped: worker.MappedBatch, statuses: dict[str, str]) -> Tally:
+    tally = Tally()
+    for row in mapped.rows:
+        tally.rows["read"] += 1
+        if row.status != "ok":
+            tally.rows[row.status] += 1
+            tally.add_reasons(row.reasons)
+            continue
+        seen = {statuses.get(rid, "unchanged") for rid in row.record_ids}
+        tally.rows[next((s for s in ("created", "updated") if s in seen), "unchanged")] += 1
+    return tally
+
+
+class Importer:
+    """One import of one source with one compiled mapping into one database."""
+
+    def __init__(
+        self,
+        db: Database,
+        reader: Reader,
+        mapping: Any,
+        *,
+        source: str,
+        digest: str,
+        agency: str,
+        source_system: str,
+        recorded_by: str = "import",
+        dry_run: bool = False,
+        snapshot: bool = False,
+        batch_size: int = 2000,
+        workers: int | None = None,
+        progress: Progress | None = None,
+        retry_of: dict[int, str] | None = None,
+    ) -> None:
+        self.db, self.reader, self.mapping = db, reader, mapping
+        self.source, self.digest = source, digest
+        self.agency, self.source_system, self.recorded_by = agency, source_system, recorded_by
+        self.dry_run, self.snapshot, self.batch_size = dry_run, snapshot, batch_size
+        self.workers = (1 if (os.cpu_count() or 1) > 1 else 0) if workers is None else workers
+        self.progress = progress or (lambda n: None)
+        self.tally = Tally()
+        # Retrying quarantine: source row number -> the entry it came from, updated instead of duplicated.
+        self.retry_of = retry_of or {}
+
+    def run(self) -> ImportReport:
+        started = dt.datetime.now(dt.UTC)
+        worker.CONTEXT = worker.WorkerContext(
+            self.mapping,
+            self.agency,
+            self.source_system,
+            self.recorded_by,
+            self.db.dialect,
+            self.source if Path(self.source).is_file() else None,
+        )
+        run_id, after = (None, 0) if self.dry_run else self._open_run(started)
+        report = ImportReport(run_id, "running", self.tally, resumed_after=after, dry_run=self.dry_run)
+        try:
+            for mapped, now in self._mapped(after):
+                if self.dry_run:
+                    self._count_dry(mapped)
+                else:
+                    self._write(run_id, mapped, now)
+                self.progress(len(mapped.rows))
+            if self.snapshot and not self.dry_run:
+                report.retracted = self._retract_unseen(run_id)
+        except BaseException as exc:
+            if run_id is not None and not isinstance(exc, KeyboardInterrupt):
+                with self.db.write() as conn:
+                    runs.finish_run(
+                        conn, run_id, "failed", self.tally, dt.datetime.now(dt.UTC), str(exc)[:2000]
+                    )
+            raise
+        report.status = "completed"
+        if run_id is not None:
+            with self.db.write() as conn:
+                runs.finish_run(conn, run_id, "completed", self.tally, dt.datetime.now(dt.UTC))
+        report.seconds = (dt.datetime.now(dt.UTC) - started).total_seconds()
+        return report
+
+    def _open_run(self, now: dt.datetime) -> tuple[str, int]:
+        with self.db.write() as conn:
+            previous = runs.unfinished_run(
+                conn, self.digest, self.mapping.digest, self.agency, self.source_system
+            )
+            if previous is not None:
+                self.tally.merge(Tally.from_dict(previous.counts))
+                return previous.id, previous.checkpoint
+            run_id = runs.start_run(
+                conn,
+                mapping=self.mapping.ref,
+                source=self.source,
+                source_digest=self.digest,
+                mapping_digest=self.mapping.digest,
+                agency=self.agency,
+                source_system=self.source_system,
+                snapshot=self.snapshot,
+                started_by=self.recorded_by,
+                now=now,
+            )
+            return run_id, 0
+
+    def _mapped(self, after: int) -> Iterator[tuple[worker.MappedBatch, dt.datetime]]:
+        batches = _batches(self.reader.rows(), self.batch_size, after)
+        if self.workers == 0:
+            for batch in batches:
+                now = dt.datetime.now(dt.UTC)
+                yield worker.map_batch(batch, now), now
+            return
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=self.workers, mp_context=context) as pool:
+            pending: deque[tuple[Future[worker.MappedBatch], dt.datetime]] = deque()
+            for batch in batches:
+                now = dt.datetime.now(dt.UTC)
+                pending.append((pool.submit(worker.map_batch, batch, now), now))
+                if len(pending) > self.workers:
+                    future, when = pending.popleft()
+                    yield future.result(), when
+            while pending:
+                future, when = pending.popleft()
+                yield future.result(), when
+
+    def _write(self, run_id: str, mapped: worker.MappedBatch, now: dt.datetime) -> None:
+        with self.db.write() as conn:
+            missing = _missing_refs(conn, mapped)
+            if missing:
+                _exclude(mapped, missing)
+            outcomes = write_prepared(conn, list(mapped.prepared.values()), now)
+            statuses = {o.id: o.status for o in outcomes}
+            link_outcomes = (
+                upsert_links(conn, mapped.links, now, known_types=mapped.types) if mapped.links else []
+            )
+            batch = _tally_rows(mapped, statuses)
+            for outcome in outcomes:
+                batch.add_records(outcome.entity_type, outcome.status)
+            batch.links.update(o["status"] for o in link_outcomes)
+            self._quarantine(conn, run_id, mapped, now)
+            if self.snapshot:
+                self._mark_seen(conn, run_id, mapped.prepared.keys())
+            self.tally.merge(batch)
+            runs.save_progress(conn, run_id, mapped.last_number, self.tally)
+
+    def _quarantine(
+        self, conn: Connection, run_id: str, mapped: worker.MappedBatch, now: dt.datetime
+    ) -> None:
+        fresh = []
+        for row in mapped.rows:
+            entry = self.retry_of.get(row.number)
+            if entry is None:
+                if row.status == "quarantined":
+                    fresh.append(
+                        {
+                            "number": row.number,
+                            "location": row.location,
+                            "raw": row.raw,
+                            "fields": row.fields,
+                            "reasons": row.reasons,
+                        }
+                    )
+            elif row.status == "quarantined":
+                runs.update_reasons(conn, entry, row.reasons)
+            else:
+                runs.close_entries(
+                    conn, [entry], "resolved", self.recorded_by, f"{row.status} by retry run {run_id}", now
+                )
+        runs.quarantine_rows(conn, run_id, fresh, now)
+
+    def _count_dry(self, mapped: worker.MappedBatch) -> None:
+        with self.db.read() as conn:
+            missing = _missing_refs(conn, mapped)
+            if missing:
+                _exclude(mapped, missing)
+            stored = existing(conn, mapped.prepared.keys())
+        statuses = {}
+        for rid, prepared in mapped.prepared.items():
+            row = stored.get(rid)
+            status = (
+                "created"
+                if row is None
+                else (
+                    "unchanged"
+                    if row.content_hash == prepared.content_hash and not row.deleted
+                    else "updated"
+                )
+            )
+            statuses[rid] = status
+        batch = _tally_rows(mapped, statuses)
+        for rid, status in statuses.items():
+            batch.add_records(mapped.prepared[rid].entity_type, status)
+        self.tally.merge(batch)
+
+    def _mark_seen(self, conn: Connection, run_id: str, record_ids: Any) -> None:
+        rows = [{"run_id": run_id, "record_id": rid} for rid in record_ids]
+        if not rows:
+            return
+        insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
+        conn.execute(insert(import_seen).on_conflict_do_nothing(), rows)
+
+    def _retract_unseen(self, run_id: str) -> int:
+        """Snapshot imports: records this source had before but not in this file were deleted at source."""
+        types = sorted(self.tally.records)
+        with self.db.write() as conn:
+            seen = select(import_seen.c.record_id).where(import_seen.c.run_id == run_id)
+            gone = (
+                conn.execute(
+                    select(record.c.id).where(
+                        record.c.agency == self.agency,
+                        record.c.source_system == self.source_system,
+                        record.c.entity_type.in_(types),
+                        record.c.deleted.is_(False),
+                        record.c.id.not_in(seen),
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            count = retract_records(
+                conn, list(gone), recorded_by=self.recorded_by, reason=f"not in snapshot import {run_id}"
+            )
+            self.tally.rows["retracted"] = count
+        return count

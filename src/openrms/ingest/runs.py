@@ -1,0 +1,288 @@
+"""Import runs and quarantine: the bookkeeping that makes imports resumable and losslessly auditable.
+
+A run row is committed before any data, and every batch updates its checkpoint (the last source row
+number written) in the same transaction as the batch's records, links and quarantine entries. So after a
+crash the checkpoint says exactly which rows are in, and the same command resumes from there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, select, update
+
+from openrms.errors import BadRequest, NotFound
+from openrms.store.tables import import_run, quarantine
+
+_VALUE = re.compile(r"'[^']*'")
+
+
+@dataclass
+class Tally:
+    """What a run did: row outcomes (read = created + updated + unchanged + quarantined + skipped) and
+    record outcomes per entity type; `reasons` counts quarantine reasons with their values masked."""
+
+    rows: Counter[str] = field(default_factory=Counter)
+    records: dict[str, Counter[str]] = field(default_factory=dict)
+    links: Counter[str] = field(default_factory=Counter)
+    reasons: Counter[str] = field(default_factory=Counter)
+
+    def add_records(self, entity_type: str, status: str, count: int = 1) -> None:
+        self.records.setdefault(entity_type, Counter())[status] += count
+
+    def add_reasons(self, reasons: list[str]) -> None:
+        for reason in reasons:
+            self.reasons[_VALUE.sub("'…'", reason)[:300]] += 1
+
+    def merge(self, other: Tally) -> None:
+        self.rows.update(other.rows)
+        for name, counts in other.records.items():
+            self.records.setdefault(name, Counter()).update(counts)
+        self.links.update(other.links)
+        self.reasons.update(other.reasons)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rows": dict(self.rows),
+            "records": {k: dict(v) for k, v in self.records.items()},
+            "links": dict(self.links),
+            "reasons": dict(self.reasons.most_common(50)),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Tally:
+        tally = cls(
+            Counter(data.get("rows", {})),
+            {k: Counter(v) for k, v in data.get("records", {}).items()},
+            Counter(data.get("links", {})),
+            Counter(data.get("reasons", {})),
+        )
+        return tally
+
+    def balanced(self) -> bool:
+        r = self.rows
+        return r["read"] == r["created"] + r["updated"] + r["unchanged"] + r["quarantined"] + r["skipped"]
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex[:24]
+
+
+def start_run(
+    conn: Connection,
+    *,
+    mapping: str,
+    source: str,
+    source_digest: str,
+    mapping_digest: str,
+    agency: str,
+    source_system: str,
+    snapshot: bool,
+    started_by: str,
+    now: dt.datetime,
+) -> str:
+    run_id = new_id()
+    conn.execute(
+        insert(import_run).values(
+            id=run_id,
+            mapping=mapping,
+            source=source,
+            source_digest=source_digest,
+            mapping_digest=mapping_digest,
+            agency=agency,
+            source_system=source_system,
+            dry_run=False,
+            snapshot=snapshot,
+            status="running",
+            started_at=now,
+            started_by=started_by,
+            checkpoint=0,
+            counts=Tally().as_dict(),
+        )
+    )
+    return run_id
+
+
+def unfinished_run(
+    conn: Connection, source_digest: str, mapping_digest: str, agency: str, source_system: str
+) -> Any:
+    """The run a crash left behind for this same source, mapping and target, if any."""
+    return conn.execute(
+        select(import_run)
+        .where(
+            import_run.c.source_digest == source_digest,
+            import_run.c.mapping_digest == mapping_digest,
+            import_run.c.agency == agency,
+            import_run.c.source_system == source_system,
+            import_run.c.status == "running",
+        )
+        .order_by(import_run.c.started_at.desc())
+        .limit(1)
+    ).first()
+
+
+def save_progress(conn: Connection, run_id: str, checkpoint: int, tally: Tally) -> None:
+    conn.execute(
+        update(import_run)
+        .where(import_run.c.id == run_id)
+        .values(checkpoint=checkpoint, counts=tally.as_dict())
+    )
+
+
+def finish_run(
+    conn: Connection, run_id: str, status: str, tally: Tally, now: dt.datetime, error: str | None = None
+) -> None:
+    conn.execute(
+        update(import_run)
+        .where(import_run.c.id == run_id)
+        .values(status=status, finished_at=now, counts=tally.as_dict(), error=error)
+    )
+
+
+def quarantine_rows(conn: Connection, run_id: str, entries: list[dict[str, Any]], now: dt.datetime) -> None:
+    if entries:
+        conn.execute(
+            insert(quarantine),
+            [
+                {
+                    "id": new_id(),
+                    "run_id": run_id,
+                    "row_number": e["number"],
+                    "location": e["location"][:200],
+                    "raw": e["raw"],
+                    "fields": e.get("fields"),
+                    "reasons": e["reasons"],
+                    "status": "open",
+                    "created_at": now,
+                    "resolved_at": None,
+                    "resolved_by": None,
+                    "resolution": None,
+                }
+                for e in entries
+            ],
+        )
+
+
+def _run_view(row: Any) -> dict[str, Any]:
+    tally = Tally.from_dict(row.counts)
+    return {
+        "id": row.id,
+        "mapping": row.mapping,
+        "source": row.source,
+        "agency": row.agency,
+        "source_system": row.source_system,
+        "snapshot": bool(row.snapshot),
+        "status": row.status,
+        "started_at": row.started_at.isoformat(),
+        "started_by": row.started_by,
+        "finished_at": row.finished_at.isoformat() if row.finished_at else None,
+        "checkpoint": row.checkpoint,
+        "counts": row.counts,
+        "balanced": tally.balanced(),
+        "error": row.error,
+    }
+
+
+def list_runs(conn: Connection, limit: int = 50) -> list[dict[str, Any]]:
+    rows = conn.execute(select(import_run).order_by(import_run.c.started_at.desc()).limit(limit))
+    return [_run_view(r) for r in rows]
+
+
+def get_run(conn: Connection, run_id: str) -> dict[str, Any]:
+    row = conn.execute(select(import_run).where(import_run.c.id == run_id)).first()
+    if row is None:
+        raise NotFound(f"no import run {run_id}")
+    view = _run_view(row)
+    view["quarantine_open"] = conn.execute(
+        select(func.count())
+        .select_from(quarantine)
+        .where(quarantine.c.run_id == run_id, quarantine.c.status == "open")
+    ).scalar_one()
+    return view
+
+
+def _entry_view(row: Any, full: bool) -> dict[str, Any]:
+    view = {
+        "id": row.id,
+        "run_id": row.run_id,
+        "row_number": row.row_number,
+        "location": row.location,
+        "reasons": row.reasons,
+        "status": row.status,
+        "created_at": row.created_at.isoformat(),
+        "resolved_at": row.resolved_at.isoformat() if row.resolved_at else None,
+        "resolved_by": row.resolved_by,
+        "resolution": row.resolution,
+    }
+    if full:
+        view.update(raw=row.raw, fields=row.fields)
+    else:
+        view["raw"] = row.raw[:200]
+    return view
+
+
+def list_quarantine(
+    conn: Connection,
+    *,
+    run_id: str | None = None,
+    status: str | None = "open",
+    limit: int = 100,
+    after: str | None = None,
+) -> list[dict[str, Any]]:
+    conditions = []
+    if run_id:
+        conditions.append(quarantine.c.run_id == run_id)
+    if status:
+        if status not in ("open", "resolved", "discarded"):
+            raise BadRequest(f"status must be open, resolved or discarded, not {status!r}")
+        conditions.append(quarantine.c.status == status)
+    if after:
+        conditions.append(quarantine.c.id > after)
+    rows = conn.execute(select(quarantine).where(and_(*conditions)).order_by(quarantine.c.id).limit(limit))
+    return [_entry_view(r, full=False) for r in rows]
+
+
+def get_entry(conn: Connection, entry_id: str) -> dict[str, Any]:
+    row = conn.execute(select(quarantine).where(quarantine.c.id == entry_id)).first()
+    if row is None:
+        raise NotFound(f"no quarantine entry {entry_id}")
+    return _entry_view(row, full=True)
+
+
+def close_entries(
+    conn: Connection, entry_ids: list[str], status: str, by: str, resolution: str, now: dt.datetime
+) -> int:
+    """Mark entries resolved or discarded; they are never deleted, so the audit of every row survives."""
+    if status not in ("resolved", "discarded"):
+        raise BadRequest(f"cannot set quarantine status {status!r}")
+    result = conn.execute(
+        update(quarantine)
+        .where(quarantine.c.id.in_(entry_ids), quarantine.c.status == "open")
+        .values(status=status, resolved_at=now, resolved_by=by, resolution=resolution)
+    )
+    return result.rowcount
+
+
+def update_reasons(conn: Connection, entry_id: str, reasons: list[str]) -> None:
+    conn.execute(update(quarantine).where(quarantine.c.id == entry_id).values(reasons=reasons))
+
+
+def open_entries(
+    conn: Connection, *, run_id: str | None = None, entry_ids: list[str] | None = None
+) -> list[Any]:
+    """Open quarantine rows to retry, with their run's mapping and target."""
+    query = (
+        select(quarantine, import_run.c.mapping, import_run.c.agency, import_run.c.source_system)
+        .join(import_run, import_run.c.id == quarantine.c.run_id)
+        .where(quarantine.c.status == "open")
+    )
+    if run_id:
+        query = query.where(quarantine.c.run_id == run_id)
+    if entry_ids:
+        query = query.where(quarantine.c.id.in_(entry_ids))
+    return list(conn.execute(query.order_by(quarantine.c.run_id, quarantine.c.row_number)))

@@ -1,0 +1,153 @@
+"""What the CLI and the API call: import a source, retry quarantine, discard entries."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from openrms.errors import BadRequest
+from openrms.ingest import runs
+from openrms.ingest.mapping import load_mapping
+from openrms.ingest.memory import MemoryReader
+from openrms.ingest.pipeline import Importer, ImportReport, Progress, source_digest
+from openrms.ingest.readers import open_reader
+from openrms.ingest.rows import Reader, SourceRow
+from openrms.store.database import Database
+
+
+def _prepare_mapping(ref: str | Path, agency: str | None, source_system: str | None) -> Any:
+    mapping = load_mapping(ref, agency=agency, source_system=source_system)
+    if not getattr(mapping, "ref", None):
+        mapping.ref = str(ref)
+    if not getattr(mapping, "digest", None):
+        text = Path(ref).read_bytes() if Path(str(ref)).is_file() else str(ref).encode()
+        mapping.digest = hashlib.sha256(text + repr(sorted(mapping.source.items())).encode()).hexdigest()
+    return mapping
+
+
+def import_source(
+    db: Database,
+    source: str | Path,
+    mapping_ref: str | Path,
+    *,
+    agency: str | None = None,
+    source_system: str | None = None,
+    reader_options: Mapping[str, Any] | None = None,
+    query: str | None = None,
+    dry_run: bool = False,
+    snapshot: bool = False,
+    recorded_by: str = "import",
+    batch_size: int = 2000,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import a file (or, with `query`, a database table or query) through a mapping."""
+    mapping = _prepare_mapping(mapping_ref, agency, source_system)
+    spec = {"format": "sql", "query": query} if query else {**mapping.source, **(reader_options or {})}
+    reader = open_reader(str(source), spec)
+    if reader.columns is not None:
+        mapping.check_columns(reader.columns)
+    shown = str(source) if query is None else source_digest(str(source), query)[:12]
+    return Importer(
+        db,
+        reader,
+        mapping,
+        source=shown,
+        digest=source_digest(str(source), query),
+        agency=mapping.agency,
+        source_system=mapping.source_system,
+        recorded_by=recorded_by,
+        dry_run=dry_run,
+        snapshot=snapshot,
+        batch_size=batch_size,
+        workers=workers,
+        progress=progress,
+    ).run()
+
+
+def import_rows(
+    db: Database,
+    rows: Iterable[Mapping[str, Any]],
+    mapping_ref: str | Path,
+    *,
+    agency: str | None = None,
+    source_system: str | None = None,
+    recorded_by: str = "feed",
+    dry_run: bool = False,
+) -> ImportReport:
+    """A live feed's records pushed as JSON objects: the same mapping, validation and quarantine as a file."""
+    mapping = _prepare_mapping(mapping_ref, agency, source_system)
+    rows = list(rows)
+    reader: Reader = MemoryReader(rows, "pushed record")
+    unique = hashlib.sha256(f"{uuid.uuid4()}".encode()).hexdigest()  # every push is its own run
+    return Importer(
+        db,
+        reader,
+        mapping,
+        source="pushed records",
+        digest=unique,
+        agency=mapping.agency,
+        source_system=mapping.source_system,
+        recorded_by=recorded_by,
+        dry_run=dry_run,
+        workers=0,
+    ).run()
+
+
+def retry_quarantine(
+    db: Database,
+    *,
+    run_id: str | None = None,
+    entry_ids: list[str] | None = None,
+    mapping_ref: str | Path | None = None,
+    recorded_by: str = "import",
+) -> dict[str, Any]:
+    """Re-map open quarantined rows (after fixing the mapping or a code table); each entry is resolved or
+    keeps its row with fresh reasons. Rows that could not be parsed need the source fixed and re-imported."""
+    if not run_id and not entry_ids:
+        raise BadRequest("name a run (--run) or quarantine entry ids to retry")
+    with db.read() as conn:
+        entries = runs.open_entries(conn, run_id=run_id, entry_ids=entry_ids)
+    if not entries:
+        return {"retried": 0, "resolved": 0, "still_open": 0, "unparsed": 0, "runs": []}
+    groups: dict[tuple[str, str, str], list[Any]] = {}
+    for entry in entries:
+        groups.setdefault((entry.mapping, entry.agency, entry.source_system), []).append(entry)
+    summary: dict[str, Any] = {"retried": 0, "resolved": 0, "still_open": 0, "unparsed": 0, "runs": []}
+    for (mapping, agency, system), group in groups.items():
+        parsed = [e for e in group if e.fields is not None]
+        summary["unparsed"] += len(group) - len(parsed)
+        rows = [
+            SourceRow(i, f"{e.location} (quarantine {e.id})", e.raw, e.fields)
+            for i, e in enumerate(parsed, 1)
+        ]
+        retry_of = {i: e.id for i, e in enumerate(parsed, 1)}
+        prepared = _prepare_mapping(mapping_ref or mapping, agency, system)
+        report = Importer(
+            db,
+            MemoryReader(rows),
+            prepared,
+            source=f"quarantine retry ({len(rows)} rows)",
+            digest=uuid.uuid4().hex,
+            agency=agency,
+            source_system=system,
+            recorded_by=recorded_by,
+            workers=0,
+            retry_of=retry_of,
+        ).run()
+        summary["retried"] += len(rows)
+        summary["still_open"] += report.tally.rows["quarantined"]
+        summary["resolved"] += len(rows) - report.tally.rows["quarantined"]
+        summary["runs"].append(report.run_id)
+    return summary
+
+
+def discard(db: Database, entry_ids: list[str], *, by: str, reason: str) -> int:
+    if not reason or len(reason) < 3:
+        raise BadRequest("say why the rows are discarded (--reason)")
+    with db.write() as conn:
+        return runs.close_entries(conn, entry_ids, "discarded", by, reason, dt.datetime.now(dt.UTC))
