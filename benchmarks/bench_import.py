@@ -1,0 +1,225 @@
+"""Import figures (issue: imports from legacy systems).
+
+    python benchmarks/bench_import.py [--skip-memory] [--memory-gb 1.0]
+
+1. The three data.police.uk files (87,000 rows) through the full path (parse, map, validate, store) with
+   the built-in police-uk mapping, in rows per second, on SQLite and on PostgreSQL.
+2. Peak memory (resident, the import process and its worker together) importing a generated CSV of
+   about 1 GB, sampled from /proc while `openrms import` runs.
+3. The cost of the full path as a ratio against a raw bulk insert of the same rows in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import random
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.common import Figure, postgres_database, print_table, sqlite_database
+from openrms.demo.policeuk import DATA_DIR
+from openrms.ingest.service import import_source
+from openrms.store.database import Database
+
+MAPPING = """
+name: bench-people
+source: {format: csv}
+agency: BENCH
+source_system: WIDE
+records:
+  person:
+    entity: person
+    key: "{ref}"
+    fields:
+      forenames: forename
+      surname: surname
+      date_of_birth: {from: dob, date: ["%d/%m/%Y"]}
+  report:
+    entity: intelligence_report
+    key: "{ref}/report"
+    fields:
+      summary: summary
+      narrative: narrative
+      source_evaluation: {const: "2"}
+      intelligence_assessment: {const: C}
+      handling_code: {const: P}
+links:
+  - {type: SUBJECT, from: person, to: report, key: "{ref}/subject"}
+"""
+
+
+def police_files(scratch: Path) -> list[Path]:
+    out = []
+    for packed in sorted(DATA_DIR.glob("*.csv.gz")):
+        target = scratch / packed.name.removesuffix(".gz")
+        target.write_bytes(gzip.decompress(packed.read_bytes()))
+        out.append(target)
+    return out
+
+
+def import_rate(db: Database, files: list[Path]) -> float:
+    rows, started = 0, time.perf_counter()
+    for path in files:
+        report = import_source(db, path, "police-uk")
+        rows += report.tally.rows["read"]
+    return rows / (time.perf_counter() - started)
+
+
+def raw_rate(files: list[Path], scratch: Path) -> float:
+    """The same rows parsed by the csv module and executemany'd into one plain SQLite table: the floor."""
+    con = sqlite3.connect(scratch / "raw.db", isolation_level=None)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute(
+        "CREATE TABLE raw (crime_id, month, reported_by, falls_within, longitude, latitude, location, "
+        "lsoa_code, lsoa_name, crime_type, outcome, context)"
+    )
+    rows, started = 0, time.perf_counter()
+    for path in files:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle)
+            next(reader)
+            batch = list(reader)
+        con.execute("BEGIN")
+        con.executemany("INSERT INTO raw VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", batch)
+        con.execute("COMMIT")
+        rows += len(batch)
+    return rows / (time.perf_counter() - started)
+
+
+def wide_csv(path: Path, gigabytes: float) -> int:
+    rng = random.Random(3)
+    words = [
+        "suspect",
+        "seen",
+        "leaving",
+        "premises",
+        "vehicle",
+        "blue",
+        "estate",
+        "heading",
+        "north",
+        "towards",
+        "town",
+        "centre",
+    ]
+    target, rows = int(gigabytes * 1024**3), 0
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["ref", "forename", "surname", "dob", "summary", "narrative"])
+        while handle.tell() < target:
+            narrative = " ".join(rng.choice(words) for _ in range(150))
+            writer.writerow(
+                [
+                    f"R{rows}",
+                    rng.choice(["John", "Mary", "Asha"]),
+                    rng.choice(["Smith", "Khan", "Jones"]),
+                    f"{rng.randint(1, 28):02d}/{rng.randint(1, 12):02d}/{rng.randint(1950, 2005)}",
+                    "report " + str(rows),
+                    narrative,
+                ]
+            )
+            rows += 1
+    return rows
+
+
+def _tree_rss_kb(pid: int) -> int:
+    """Resident memory of a process and its children, from /proc."""
+    total = 0
+    pids = [pid]
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        pids += [int(c) for c in children]
+    except OSError:
+        return 0
+    for one in pids:
+        try:
+            for line in Path(f"/proc/{one}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total
+
+
+def memory_peak_mb(scratch: Path, gigabytes: float) -> tuple[float, int, float]:
+    source, mapping = scratch / "wide.csv", scratch / "bench-people.yaml"
+    rows = wide_csv(source, gigabytes)
+    mapping.write_text(MAPPING, encoding="utf-8")
+    command = [
+        sys.executable,
+        "-m",
+        "openrms.cli",
+        "import",
+        str(source),
+        "--mapping",
+        str(mapping),
+        "--db",
+        f"sqlite:///{scratch}/wide.db",
+        "--json",
+    ]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peak = 0
+    while process.poll() is None:
+        peak = max(peak, _tree_rss_kb(process.pid))
+        time.sleep(0.2)
+    if process.returncode != 0:
+        raise SystemExit(f"import of the wide CSV failed with exit code {process.returncode}")
+    return peak / 1024, rows, time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--memory-gb", type=float, default=1.0)
+    args = parser.parse_args()
+    figures = []
+    with tempfile.TemporaryDirectory() as scratch_dir:
+        scratch = Path(scratch_dir)
+        files = police_files(scratch)
+        with sqlite_database() as db:
+            rate = import_rate(db, files)
+        figures.append(
+            Figure("police.uk import, rows/s, SQLite (87k rows)", ">= 20,000", f"{rate:,.0f}", rate >= 20000)
+        )
+        raw = raw_rate(files, scratch)
+        figures.append(
+            Figure(
+                "raw bulk insert of the same rows, rows/s (SQLite, no validation)",
+                "reported",
+                f"{raw:,.0f}",
+                None,
+            )
+        )
+        figures.append(
+            Figure(
+                "full path cost vs raw insert (raw rate / full rate)", "reported", f"{raw / rate:.1f}x", None
+            )
+        )
+        with postgres_database() as pg:
+            if pg is not None:
+                pg_rate = import_rate(pg, files)
+                figures.append(
+                    Figure("police.uk import, rows/s, PostgreSQL", "reported", f"{pg_rate:,.0f}", None)
+                )
+        if not args.skip_memory:
+            peak, rows, seconds = memory_peak_mb(scratch, args.memory_gb)
+            figures.append(
+                Figure(
+                    f"peak memory importing a {args.memory_gb:g} GB CSV ({rows:,} rows, {seconds:.0f} s)",
+                    "< 500 MB",
+                    f"{peak:,.0f} MB",
+                    peak < 500,
+                )
+            )
+    return 0 if print_table("OpenRMS import benchmarks", figures) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
