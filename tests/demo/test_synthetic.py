@@ -11,7 +11,6 @@ import random
 import re
 import subprocess
 import sys
-import time
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -632,12 +631,9 @@ def test_crime_code_accepts_labels_and_codes():
 
 
 @pytest.mark.slow
-def test_full_size_population_is_fast_and_linked():
-    """20,000 people with 87,000 crimes: 30-50k person-crime links, in under 8 s of CPU on the CI machine."""
-    crimes = fake_crimes(87000, seed=7)
-    started = time.process_time()
-    pop = generate(20000, crimes=crimes)
-    elapsed = time.process_time() - started
+def test_full_size_population_is_linked():
+    """20,000 people with 87,000 crimes: 30-50k person-crime links (its speed is measured by the demo
+    benchmark, never asserted here)."""
+    pop = generate(20000, crimes=fake_crimes(87000, seed=7))
     assert 30000 <= pop.stats["person_crime_links"] <= 50000
     assert DUPLICATE_BAND[0] * 1000 <= pop.stats["duplicate_rate_permille"] <= DUPLICATE_BAND[1] * 1000
-    assert elapsed < 8, f"generate(20000, 87000 crimes) took {elapsed:.1f} s of CPU"
