@@ -5,16 +5,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import (
     BarColumn,
-    MofNCompleteColumn,
     Progress,
     TextColumn,
     TimeElapsedColumn,
-    TimeRemainingColumn,
 )
 from rich.table import Table
 
@@ -97,7 +95,7 @@ def demo(
     port: int = 8000,
 ) -> None:
     """Build a demo database (police.uk crimes + a synthetic population with duplicates), then serve it."""
-    from openrms.demo.load import load_demo, police_uk_rows
+    from openrms.demo.load import is_loaded, load_demo
 
     if fresh and "://" not in db:
         for suffix in ("", "-wal", "-shm"):
@@ -105,35 +103,38 @@ def demo(
     with reported():
         database = open_db(db)
         migrate.upgrade(database)
-        columns = (
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]:>8.0f}/s"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-        )
-        with Progress(*columns, console=console) as bar:
-            crimes = bar.add_task("police.uk crimes", total=police_uk_rows(), rate=0.0)
-            people_task = bar.add_task("synthetic people", total=None, rate=0.0)
-            tasks = {"crimes": crimes, "people": people_task}
-
-            def tick(stage: str, done: int) -> None:
-                task = bar.tasks[tasks[stage]]
-                elapsed = task.elapsed or 1e-9
-                bar.update(tasks[stage], advance=done, rate=(task.completed + done) / elapsed)
-
-            summary = load_demo(database, people=people, seed=seed, progress=tick)
-    if summary.already_loaded:
-        console.print(f"{db} already holds the demo; `openrms demo --fresh` rebuilds it")
-    else:
-        table = Table("records", "count", title=f"Demo loaded in {summary.seconds:.1f} s")
-        for name, count in sorted(summary.records.items()):
-            table.add_row(name, f"{count:,}")
-        table.add_row("links", f"{sum(summary.links.values()):,}")
-        console.print(table)
+        if is_loaded(database):
+            console.print(f"{db} already holds the demo; `openrms demo --fresh` rebuilds it", soft_wrap=True)
+        else:
+            _load_demo(database, people, seed, load_demo)
     if serve_after:
         _serve(database, host, port)
+
+
+def _load_demo(database: Database, people: int, seed: int, load: Any) -> None:
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,} records"),
+        TextColumn("{task.fields[rate]:>8,.0f}/s"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as bar:
+        tasks = {
+            "crimes": bar.add_task("police.uk crimes and places", total=None, rate=0.0),
+            "people": bar.add_task("synthetic people", total=None, rate=0.0),
+        }
+
+        def tick(stage: str, done: int) -> None:
+            task = bar.tasks[tasks[stage]]
+            bar.update(tasks[stage], advance=done, rate=(task.completed + done) / (task.elapsed or 1e-9))
+
+        summary = load(database, people=people, seed=seed, progress=tick)
+    table = Table("records", "count", title=f"Demo loaded in {summary.seconds:.1f} s")
+    for name, count in sorted(summary.records.items()):
+        table.add_row(name, f"{count:,}")
+    table.add_row("links", f"{sum(summary.links.values()):,}")
+    console.print(table)
 
 
 @app.command()
