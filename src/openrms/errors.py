@@ -96,3 +96,6 @@ class BatchInvalid(OpenRMSError):
         super().__init__(f"{len(failures)} record(s) invalid, nothing written: {shown}{more}")
         self.failures = failures
         self.extra = {"records": [f.extra for f in failures]}
+
+    def __reduce__(self) -> tuple[type, tuple[list[RecordInvalid]]]:
+        return (BatchInvalid, (self.failures,))  # so it crosses process boundaries intact

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
@@ -43,6 +44,8 @@ def _summary(report: dict[str, Any]) -> None:
         out.print(reasons)
     if report.get("resumed_after_row"):
         console.print(f"resumed an interrupted run after source row {report['resumed_after_row']:,}")
+    for warning in report.get("warnings", []):
+        console.print(f"[yellow]warning:[/yellow] {warning}")
 
 
 def import_command(
@@ -93,13 +96,12 @@ def import_command(
         return
     if mapping is None or (source is None and from_sql is None):
         raise typer.BadParameter("give a FILE (or --from-sql URL --query SQL) and --mapping")
-    options = {}
-    for pair in option:
-        key, _, value = pair.partition("=")
-        options[key.strip()] = json.loads(value) if value[:1] in "[{" or value in ("true", "false") else value
+    options = {key: value for key, value in map(_option, option)}
     target = from_sql or source or ""
     if from_sql and not query:
         raise typer.BadParameter("--from-sql needs --query")
+    if query and _TABLE.fullmatch(query.strip()):
+        query = "SELECT * FROM " + ".".join(f'"{part}"' for part in query.strip().split("."))
     if not from_sql and not Path(target).exists():
         raise typer.BadParameter(f"no file {target}")
     with reported():
@@ -139,6 +141,26 @@ def import_command(
         print_json(report.as_dict())
     else:
         _summary(report.as_dict())
+
+
+_TABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?")  # a bare (schema.)table name
+
+
+def _option(pair: str) -> tuple[str, Any]:
+    """`-o key=value`: whole numbers and true/false as such, JSON lists or objects as JSON, else text."""
+    key, equals, value = pair.partition("=")
+    if not equals or not key.strip():
+        raise typer.BadParameter(f"reader option {pair!r} is not key=value")
+    if re.fullmatch(r"-?\d+", value):
+        return key.strip(), int(value)
+    if value in ("true", "false"):
+        return key.strip(), value == "true"
+    if value[:1] in ("[", "{"):
+        try:
+            return key.strip(), json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise typer.BadParameter(f"reader option {key.strip()}: {value!r} is not JSON ({exc})") from None
+    return key.strip(), value
 
 
 def _print_runs(items: list[dict[str, Any]], as_json: bool) -> None:

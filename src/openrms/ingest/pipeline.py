@@ -52,6 +52,7 @@ class ImportReport:
             "run_id": self.run_id,
             "status": self.status,
             "dry_run": self.dry_run,
+            "warnings": self.warnings,
             "seconds": round(self.seconds, 3),
             "resumed_after_row": self.resumed_after,
             "retracted": self.retracted,
@@ -144,6 +145,7 @@ class Importer:
         workers: int | None = None,
         progress: Progress | None = None,
         retry_of: dict[int, str] | None = None,
+        file_name: str | None = None,
     ) -> None:
         self.db, self.reader, self.mapping = db, reader, mapping
         self.source, self.digest = source, digest
@@ -154,6 +156,8 @@ class Importer:
         self.tally = Tally()
         # Retrying quarantine: source row number -> the entry it came from, updated instead of duplicated.
         self.retry_of = retry_of or {}
+        # The file `$file` and `$line` refer to: the source itself, or (retrying) the file the rows came from.
+        self.file_name = file_name or (source if Path(source).is_file() else None)
 
     def run(self) -> ImportReport:
         started = dt.datetime.now(dt.UTC)
@@ -163,7 +167,7 @@ class Importer:
             self.source_system,
             self.recorded_by,
             self.db.dialect,
-            self.source if Path(self.source).is_file() else None,
+            self.file_name,
         )
         run_id, after = (None, 0) if self.dry_run else self._open_run(started)
         report = ImportReport(run_id, "running", self.tally, resumed_after=after, dry_run=self.dry_run)
@@ -175,7 +179,7 @@ class Importer:
                     self._write(run_id, mapped, now)
                 self.progress(len(mapped.rows))
             if self.snapshot and not self.dry_run:
-                report.retracted = self._retract_unseen(run_id)
+                report.retracted = self._snapshot_end(run_id, report)
         except BaseException as exc:
             if run_id is not None and not isinstance(exc, KeyboardInterrupt):
                 with self.db.write() as conn:
@@ -193,7 +197,7 @@ class Importer:
     def _open_run(self, now: dt.datetime) -> tuple[str, int]:
         with self.db.write() as conn:
             previous = runs.unfinished_run(
-                conn, self.digest, self.mapping.digest, self.agency, self.source_system
+                conn, self.digest, self.mapping.digest, self.agency, self.source_system, self.snapshot
             )
             if previous is not None:
                 self.tally.merge(Tally.from_dict(previous.counts))
@@ -201,6 +205,7 @@ class Importer:
             run_id = runs.start_run(
                 conn,
                 mapping=self.mapping.ref,
+                mapping_text=getattr(self.mapping, "text", None),
                 source=self.source,
                 source_digest=self.digest,
                 mapping_digest=self.mapping.digest,
@@ -307,6 +312,16 @@ class Importer:
             return
         insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
         conn.execute(insert(import_seen).on_conflict_do_nothing(), rows)
+
+    def _snapshot_end(self, run_id: str, report: ImportReport) -> int:
+        quarantined = self.tally.rows["quarantined"]
+        if quarantined:  # a quarantined row may be a record the source still has: retracting would lose it
+            report.warnings.append(
+                f"snapshot incomplete: {quarantined:,} rows quarantined, so no record was "
+                "marked deleted at the source; fix them and import again"
+            )
+            return 0
+        return self._retract_unseen(run_id)
 
     def _retract_unseen(self, run_id: str) -> int:
         """Snapshot imports: records this source had before but not in this file were deleted at source."""

@@ -77,6 +77,7 @@ def start_run(
     conn: Connection,
     *,
     mapping: str,
+    mapping_text: str | None,
     source: str,
     source_digest: str,
     mapping_digest: str,
@@ -91,6 +92,7 @@ def start_run(
         insert(import_run).values(
             id=run_id,
             mapping=mapping,
+            mapping_text=mapping_text,
             source=source,
             source_digest=source_digest,
             mapping_digest=mapping_digest,
@@ -109,7 +111,7 @@ def start_run(
 
 
 def unfinished_run(
-    conn: Connection, source_digest: str, mapping_digest: str, agency: str, source_system: str
+    conn: Connection, source_digest: str, mapping_digest: str, agency: str, source_system: str, snapshot: bool
 ) -> Any:
     """The run a crash left behind for this same source, mapping and target, if any."""
     return conn.execute(
@@ -119,6 +121,7 @@ def unfinished_run(
             import_run.c.mapping_digest == mapping_digest,
             import_run.c.agency == agency,
             import_run.c.source_system == source_system,
+            import_run.c.snapshot.is_(snapshot),
             import_run.c.status == "running",
         )
         .order_by(import_run.c.started_at.desc())
@@ -277,7 +280,14 @@ def open_entries(
 ) -> list[Any]:
     """Open quarantine rows to retry, with their run's mapping and target."""
     query = (
-        select(quarantine, import_run.c.mapping, import_run.c.agency, import_run.c.source_system)
+        select(
+            quarantine,
+            import_run.c.mapping,
+            import_run.c.mapping_text,
+            import_run.c.source,
+            import_run.c.agency,
+            import_run.c.source_system,
+        )
         .join(import_run, import_run.c.id == quarantine.c.run_id)
         .where(quarantine.c.status == "open")
     )

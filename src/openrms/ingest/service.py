@@ -11,7 +11,7 @@ from typing import Any
 
 from openrms.errors import BadRequest
 from openrms.ingest import runs
-from openrms.ingest.mapping import load_mapping
+from openrms.ingest.mapping import MappingError, load_mapping, parse_mapping
 from openrms.ingest.memory import MemoryReader
 from openrms.ingest.pipeline import Importer, ImportReport, Progress, source_digest
 from openrms.ingest.readers import open_reader
@@ -106,44 +106,61 @@ def retry_quarantine(
     mapping_ref: str | Path | None = None,
     recorded_by: str = "import",
 ) -> dict[str, Any]:
-    """Re-map open quarantined rows (after fixing the mapping or a code table); each entry is resolved or
-    keeps its row with fresh reasons. Rows that could not be parsed need the source fixed and re-imported."""
+    """Re-map open quarantined rows (after fixing the mapping or a code table). Each entry is resolved, or
+    keeps its row with fresh reasons. Rows keep their numbers and file, so keys built from `$row`, `$file`
+    or `$line` come out as they would have. Rows that could not be parsed need the source fixed and
+    re-imported."""
     if not run_id and not entry_ids:
         raise BadRequest("name a run (--run) or quarantine entry ids to retry")
     with db.read() as conn:
         entries = runs.open_entries(conn, run_id=run_id, entry_ids=entry_ids)
-    if not entries:
-        return {"retried": 0, "resolved": 0, "still_open": 0, "unparsed": 0, "runs": []}
-    groups: dict[tuple[str, str, str], list[Any]] = {}
-    for entry in entries:
-        groups.setdefault((entry.mapping, entry.agency, entry.source_system), []).append(entry)
     summary: dict[str, Any] = {"retried": 0, "resolved": 0, "still_open": 0, "unparsed": 0, "runs": []}
-    for (mapping, agency, system), group in groups.items():
+    by_run: dict[str, list[Any]] = {}
+    for entry in entries:
+        by_run.setdefault(entry.run_id, []).append(entry)
+    for group in by_run.values():
+        first = group[0]
         parsed = [e for e in group if e.fields is not None]
         summary["unparsed"] += len(group) - len(parsed)
-        rows = [
-            SourceRow(i, f"{e.location} (quarantine {e.id})", e.raw, e.fields)
-            for i, e in enumerate(parsed, 1)
-        ]
-        retry_of = {i: e.id for i, e in enumerate(parsed, 1)}
-        prepared = _prepare_mapping(mapping_ref or mapping, agency, system)
+        if not parsed:
+            continue
+        mapping = _retry_mapping(mapping_ref, first)
+        rows = [SourceRow(e.row_number, e.location, e.raw, e.fields) for e in parsed]
         report = Importer(
             db,
             MemoryReader(rows),
-            prepared,
-            source=f"quarantine retry ({len(rows)} rows)",
+            mapping,
+            source=f"run {first.run_id}: quarantine retry",
             digest=uuid.uuid4().hex,
-            agency=agency,
-            source_system=system,
+            agency=first.agency,
+            source_system=first.source_system,
             recorded_by=recorded_by,
             workers=0,
-            retry_of=retry_of,
+            retry_of={e.row_number: e.id for e in parsed},
+            file_name=first.source,
         ).run()
         summary["retried"] += len(rows)
         summary["still_open"] += report.tally.rows["quarantined"]
         summary["resolved"] += len(rows) - report.tally.rows["quarantined"]
         summary["runs"].append(report.run_id)
     return summary
+
+
+def _retry_mapping(explicit: str | Path | None, entry: Any) -> Any:
+    """The corrected mapping if given; else the run's mapping as it is now (a built-in or a file that may
+    have been fixed); else the text the run used, when the file is gone (an upload's, for instance)."""
+    if explicit is not None:
+        return _prepare_mapping(explicit, entry.agency, entry.source_system)
+    try:
+        return _prepare_mapping(entry.mapping, entry.agency, entry.source_system)
+    except MappingError:
+        if not entry.mapping_text:
+            raise
+        mapping = parse_mapping(
+            entry.mapping_text, entry.mapping, agency=entry.agency, source_system=entry.source_system
+        )
+        mapping.ref = entry.mapping
+        return mapping
 
 
 def discard(db: Database, entry_ids: list[str], *, by: str, reason: str) -> int:

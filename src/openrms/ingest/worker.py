@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from openrms.errors import RecordInvalid
+from openrms.errors import BadRequest, RecordInvalid
 from openrms.ingest.mapping import row_context
 from openrms.ingest.rows import MappedRow, RecordRef, SourceRow
 from openrms.store import ids
@@ -118,6 +118,9 @@ def map_row(ctx: WorkerContext, preparer: Preparer, row: SourceRow, batch: Mappe
             prepared[name] = preparer(item)
         except RecordInvalid as exc:
             reasons += [f"{name}.{i.path}: {i.message}" for i in exc.issues if i.severity == "error"]
+            continue
+        except BadRequest as exc:  # the row's markings (classification, handling) are not acceptable
+            reasons.append(f"{name}: {exc.detail}")
             continue
         if len(_REPEATS) >= _REPEATS_SIZE:
             _REPEATS.clear()

@@ -55,7 +55,8 @@ def _revision(message: str) -> None:
         config = _config()
         with db.engine.connect() as conn:
             config.attributes["connection"] = conn
-            command.revision(config, message=message, autogenerate=True)
+            # Revisions are numbered 0001, 0002...: the order reads from the file names.
+            command.revision(config, message=message, autogenerate=True, rev_id=f"{int(head()) + 1:04d}")
 
 
 if __name__ == "__main__":

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import multiprocessing
 import os
-import sys
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -294,34 +291,28 @@ def bulk_write(
     workers: int | None = None,
     on_batch: Callable[[list[WriteOutcome]], None] | None = None,
 ) -> Counter[str]:
-    """Write a stream of records in batches, one transaction each.
+    """Write many records in batches, one transaction each; returns counts by outcome status.
 
-    With a worker process (the default on a machine with two or more cores) the next batch is validated and
-    encoded there while this process writes the current one, so both cores work. An invalid batch raises
-    BatchInvalid after the batches before it were committed; `upsert=False` refuses existing source keys
-    instead of versioning them. Returns counts by outcome status.
+    On SQLite with two or more cores (or `workers` > 0), two forked processes each validate and write
+    their own batches, so one validates while the other holds the write lock (see store.parallel); there,
+    batches commit independently. Otherwise batches are written in order and an invalid one raises
+    BatchInvalid after the batches before it were committed. `upsert=False` refuses existing source keys
+    instead of versioning them. Outcomes passed to `on_batch` carry warnings only in-process.
     """
     if workers is None:
-        workers = 1 if (os.cpu_count() or 1) > 1 else 0
+        workers = 2 if (os.cpu_count() or 1) > 1 and db.dialect == "sqlite" else 0
+    if workers > 0 and db.dialect == "sqlite":
+        items = items if isinstance(items, Sequence) else list(items)
+        if len(items) > batch_size:
+            from openrms.store.parallel import write_in_processes
+
+            return write_in_processes(
+                db, items, batch_size=batch_size, upsert=upsert, processes=workers, on_batch=on_batch
+            )
     counts: Counter[str] = Counter()
-    batches = _chunks(items, batch_size)
-    if workers == 0:
-        for batch in batches:
-            now = dt.datetime.now(dt.UTC)
-            _write_prepared(db, prepare(batch, now, db.dialect), now, upsert, counts, on_batch)
-        return counts
-    context = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        pending: deque[tuple[Future[list[PreparedRecord]], dt.datetime]] = deque()
-        for batch in batches:
-            now = dt.datetime.now(dt.UTC)
-            pending.append((pool.submit(prepare, batch, now, db.dialect), now))
-            if len(pending) > workers:
-                future, when = pending.popleft()
-                _write_prepared(db, future.result(), when, upsert, counts, on_batch)
-        while pending:
-            future, when = pending.popleft()
-            _write_prepared(db, future.result(), when, upsert, counts, on_batch)
+    for batch in _chunks(items, batch_size):
+        now = dt.datetime.now(dt.UTC)
+        _write_prepared(db, prepare(batch, now, db.dialect), now, upsert, counts, on_batch)
     return counts
 
 

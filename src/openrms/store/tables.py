@@ -165,6 +165,7 @@ import_run = Table(
     metadata,
     Column("id", String(ID), primary_key=True),
     Column("mapping", String(200), nullable=False),
+    Column("mapping_text", Text),  # the mapping as it was run, so its quarantine can be retried later
     Column("source", String(500), nullable=False),
     Column("source_digest", String(64), nullable=False),
     Column("mapping_digest", String(64), nullable=False),

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from openrms.api.deps import database
 from openrms.errors import BadRequest
 from openrms.ingest import runs, service
+from openrms.ingest.mapping import builtin_mappings
 from openrms.store.database import Database
 
 router = APIRouter(tags=["imports"])
@@ -28,9 +29,17 @@ def _mapping_ref(mapping: str | None, mapping_yaml: str | None, scratch: Path) -
         path = scratch / "mapping.yaml"
         path.write_text(mapping_yaml, encoding="utf-8")
         return str(path)
-    if "/" in mapping or "\\" in mapping or mapping.endswith((".yaml", ".yml")):  # type: ignore[union-attr]
-        raise BadRequest("over HTTP `mapping` names a built-in mapping; send your own as `mapping_yaml`")
-    return str(mapping)
+    return _builtin(str(mapping))
+
+
+def _builtin(name: str) -> str:
+    """Over HTTP a mapping is named only from the built-ins: never a path on the server."""
+    if name not in builtin_mappings():
+        raise BadRequest(
+            f"no built-in mapping of that name: {name!r} (built-in: {', '.join(builtin_mappings())}); "
+            "send your own mapping's text as `mapping_yaml`"
+        )
+    return name
 
 
 @router.post("/imports", summary="Upload a file and import it through a mapping")
@@ -133,7 +142,7 @@ def retry(body: Retry, db: Db) -> dict[str, Any]:
         db,
         run_id=body.run_id,
         entry_ids=body.entry_ids,
-        mapping_ref=body.mapping,
+        mapping_ref=_builtin(body.mapping) if body.mapping is not None else None,
         recorded_by=body.recorded_by,
     )
 

@@ -82,19 +82,18 @@ class Build:
         if name.startswith("$") and name not in PSEUDO_FIELDS:
             self.problem(line, f"unknown row value {name!r}{suggest(name, PSEUDO_FIELDS)}")
             return False
-        if name.startswith("@"):
-            if not scope:
-                self.problem(line, f"{{{name}}} (a record's key) can only be used in a link's key")
-                return False
-            if name[1:] not in self.record_names:
-                self.problem(line, f"no record named {name[1:]!r}{suggest(name[1:], self.record_names)}")
-                return False
+        if self.is_record_key(name, scope):
             return True
         if name.startswith("$"):
             self.context_used.add(name)
         else:
             self.uses.append((name, line))
         return True
+
+    def is_record_key(self, name: str, scope: bool) -> bool:
+        """`{@crime}` in a link's key is the key of the row's record named "crime"; anywhere else, and for a
+        name that is no record, `@name` is a source field (an XML attribute such as `@id`)."""
+        return scope and name.startswith("@") and name[1:] in self.record_names
 
     def reader(
         self, name: str, line: int, *, trim: bool = True, nulls: frozenset[str] | None = None
@@ -119,7 +118,9 @@ class Build:
         if not all([self.use(name, line, scope=scope) for name in placeholders(parts)]):
             return None
         chosen = self.null_values if nulls is None else nulls
-        return template_reader(parts, lambda name: field_reader(name, trim, chosen))
+        return template_reader(
+            parts, lambda name: field_reader(name, trim, chosen, record_key=self.is_record_key(name, scope))
+        )
 
     def regex(self, pattern: str, line: int) -> re.Pattern[str] | None:
         try:

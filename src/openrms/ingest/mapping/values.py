@@ -49,11 +49,14 @@ def _named_text(name: str, value: Any) -> str:
         raise RowProblem(f"source field {name!r} {exc}") from None
 
 
-def field_reader(name: str, trim: bool, nulls: frozenset[str]) -> Reader:
-    """Reads source field `name`: text, stripped when `trim`, and "" when it is one of the `nulls`."""
+def field_reader(name: str, trim: bool, nulls: frozenset[str], record_key: bool = False) -> Reader:
+    """Reads source field `name`: text, stripped when `trim`, and "" when it is one of the `nulls`.
+
+    With `record_key`, `name` is `@record` in a link key: the row's record's source key.
+    """
     if name in PSEUDO_FIELDS:
         return _pseudo_reader(name)
-    if name.startswith("@"):
+    if record_key:
         return _scope_reader(name)
     if trim and nulls:
 

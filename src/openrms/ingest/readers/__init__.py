@@ -37,12 +37,19 @@ READERS: dict[str, Any] = {
 FORMATS: tuple[str, ...] = tuple(READERS)
 
 _EXTENSIONS = {
-    ".csv": "csv", ".tsv": "csv", ".tab": "csv", ".psv": "csv",
-    ".jsonl": "jsonl", ".ndjson": "jsonl",
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".tab": "csv",
+    ".psv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
     ".json": "json",
     ".xml": "xml",
-    ".xlsx": "xlsx", ".xlsm": "xlsx",
-    ".dat": "fixed", ".fw": "fixed", ".fwf": "fixed",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".dat": "fixed",
+    ".fw": "fixed",
+    ".fwf": "fixed",
 }
 
 __all__ = [
@@ -74,8 +81,10 @@ def guess_format(path: str | Path, spec: Mapping[str, Any] | None = None) -> str
         raise SourceError(f"{path}: legacy Excel .xls is not supported; save it as .xlsx or CSV")
     if suffix in _EXTENSIONS:
         return _EXTENSIONS[suffix]
-    raise SourceError(f"{path}: cannot tell the format from the extension {suffix or '(none)'!r}; "
-                      f"set format to one of {', '.join(FORMATS)}")
+    raise SourceError(
+        f"{path}: cannot tell the format from the extension {suffix or '(none)'!r}; "
+        f"set format to one of {', '.join(FORMATS)}"
+    )
 
 
 def _shown(source: str | Path, fmt: str) -> str:
@@ -93,8 +102,9 @@ def open_reader(source: str | Path, spec: Mapping[str, Any]) -> Reader:
     `spec` as its options. For "sql", `source` is a SQLAlchemy URL and `spec` has "query"."""
     fmt = spec.get("format") or guess_format(source, spec)
     if not isinstance(fmt, str) or fmt not in READERS:
-        raise SourceError(f"{_shown(source, fmt)}: unknown format {fmt!r}; "
-                          f"expected one of {', '.join(FORMATS)}")
+        raise SourceError(
+            f"{_shown(source, fmt)}: unknown format {fmt!r}; expected one of {', '.join(FORMATS)}"
+        )
     cls = READERS[fmt]
     options = {key: value for key, value in spec.items() if key != "format"}
     unknown = sorted(set(options) - cls.OPTIONS, key=str)

@@ -54,8 +54,9 @@ def opt_bool(path: object, name: str, value: Any) -> bool:
 
 def opt_int(path: object, name: str, value: Any, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise SourceError(f"{path}: option {name!r} must be a whole number of at least {minimum}, "
-                          f"not {value!r}")
+        raise SourceError(
+            f"{path}: option {name!r} must be a whole number of at least {minimum}, not {value!r}"
+        )
     return value
 
 
@@ -84,5 +85,6 @@ def check_unique(path: object, names: Sequence[str], where: str) -> None:
     dups = [n for n in names if n in seen or seen.add(n)]  # type: ignore[func-returns-value]
     if dups:
         listed = ", ".join(repr(n) for n in dict.fromkeys(dups))
-        raise SourceError(f"{path}: duplicate column names in the {where}: {listed}; "
-                          "each column needs its own name")
+        raise SourceError(
+            f"{path}: duplicate column names in the {where}: {listed}; each column needs its own name"
+        )

@@ -61,8 +61,9 @@ class TextSource:
         self.path = path
         self.max_line_bytes = max_line_bytes
         if not isinstance(encoding, str) or not encoding:
-            raise SourceError(f"{path}: option 'encoding' must be 'auto' or an encoding name, "
-                              f"not {encoding!r}")
+            raise SourceError(
+                f"{path}: option 'encoding' must be 'auto' or an encoding name, not {encoding!r}"
+            )
         with path.open("rb") as f:
             sample = f.read(SAMPLE_BYTES)
             complete = not f.read(1)
@@ -76,21 +77,24 @@ class TextSource:
         try:
             codec = codecs.lookup(encoding).name
         except LookupError as exc:
-            raise SourceError(f"{path}: unknown encoding {encoding!r}; use 'auto' or a name such as "
-                              "'utf-8', 'cp1252' or 'latin-1'") from exc
+            raise SourceError(
+                f"{path}: unknown encoding {encoding!r}; use 'auto' or a name such as "
+                "'utf-8', 'cp1252' or 'latin-1'"
+            ) from exc
         codec = "utf-8" if codec == "utf-8-sig" else codec
         self.declared = True
         self.codec, self.skip = codec, 0
         if bom and (bom[1] == codec or bom[1].startswith(codec + "-")):
             self.codec, self.skip = bom[1], len(bom[0])
-        error = _first_error(sample[self.skip:], self.codec, complete)
+        error = _first_error(sample[self.skip :], self.codec, complete)
         if error is not None:
             at = self.skip + error.start
             line = sample.count(b"\n", 0, at) + 1
             raise SourceError(
                 f"{path}: not valid {encoding}: byte 0x{sample[at]:02x} at byte offset {at:,} (line {line}) "
                 f"cannot be decoded ({error.reason}); declare the file's real encoding, or 'auto' to detect "
-                "UTF-8, Windows-1252 or Latin-1")
+                "UTF-8, Windows-1252 or Latin-1"
+            )
 
     @staticmethod
     def _detect(sample: bytes, complete: bool, bom: tuple[bytes, str] | None) -> tuple[str, int]:
@@ -137,8 +141,10 @@ class TextSource:
                 text = chunk.decode(codec)
             except UnicodeDecodeError as exc:
                 text = chunk.decode(codec, "replace")
-                problem = (f"byte 0x{chunk[exc.start]:02x} at byte offset {offset + exc.start:,} cannot be "
-                           f"decoded as {codec}")
+                problem = (
+                    f"byte 0x{chunk[exc.start]:02x} at byte offset {offset + exc.start:,} cannot be "
+                    f"decoded as {codec}"
+                )
             if "\x00" in text:
                 text = text.replace("\x00", "\ufffd")
                 problem = problem or "contains NUL bytes"
@@ -160,8 +166,13 @@ class TextSource:
                     yield Line(number, None, head, f"line is longer than {cap:,} characters", overflow=True)
                     continue
             except UnicodeDecodeError as exc:
-                yield Line(number, None, "", f"cannot be decoded as {self.codec} ({exc.reason}); the rest of "
-                           "the file cannot be read", fatal=True)
+                yield Line(
+                    number,
+                    None,
+                    "",
+                    f"cannot be decoded as {self.codec} ({exc.reason}); the rest of the file cannot be read",
+                    fatal=True,
+                )
                 return
             if not text:
                 return
@@ -185,12 +196,12 @@ class _CrLines:
             if end < 0 and len(self._buf) - self._pos >= cap:
                 end = self._pos + cap - 1
             if end >= 0:
-                line = self._buf[self._pos:end + 1]
+                line = self._buf[self._pos : end + 1]
                 self._pos = end + 1
                 return line
             more = self._f.read(1 << 16)
             if not more:
-                line, self._buf, self._pos = self._buf[self._pos:], b"", 0
+                line, self._buf, self._pos = self._buf[self._pos :], b"", 0
                 return line
-            self._buf = self._buf[self._pos:] + more
+            self._buf = self._buf[self._pos :] + more
             self._pos = 0

@@ -50,19 +50,31 @@ class CsvReader:
     """Delimited text with a header line (or `columns`); every value is a string, never stripped."""
 
     OPTIONS = frozenset(
-        {"encoding", "delimiter", "quotechar", "header", "columns", "skip_lines", "max_field"})
+        {"encoding", "delimiter", "quotechar", "header", "columns", "skip_lines", "max_field"}
+    )
 
-    def __init__(self, source: str | Path, *, encoding: str = "auto", delimiter: str | None = "auto",
-                 quotechar: str = '"', header: bool = True, columns: Sequence[str] | None = None,
-                 skip_lines: int = 0, max_field: int = 1_000_000) -> None:
+    def __init__(
+        self,
+        source: str | Path,
+        *,
+        encoding: str = "auto",
+        delimiter: str | None = "auto",
+        quotechar: str = '"',
+        header: bool = True,
+        columns: Sequence[str] | None = None,
+        skip_lines: int = 0,
+        max_field: int = 1_000_000,
+    ) -> None:
         self.path = path = source_file(source, "CSV records")
         self.quotechar = opt_char(path, "quotechar", quotechar)
         self.header = opt_bool(path, "header", header)
         self.skip_lines = opt_int(path, "skip_lines", skip_lines, 0)
         self.max_field = opt_int(path, "max_field", max_field, 1)
         if self.header and columns is not None:
-            raise SourceError(f"{path}: option 'columns' is for files without a header line (header: false); "
-                              "with a header line the header names the columns")
+            raise SourceError(
+                f"{path}: option 'columns' is for files without a header line (header: false); "
+                "with a header line the header names the columns"
+            )
         if not self.header and columns is None:
             raise SourceError(f"{path}: with header: false, option 'columns' must list the column names")
         self._names = opt_names(path, "columns", columns) if columns is not None else []
@@ -91,8 +103,14 @@ class CsvReader:
             lines.close()
 
     def _parser(self, lines: Any) -> Any:
-        return csv.reader(lines, delimiter=self.delimiter, quotechar=self.quotechar, doublequote=True,
-                          skipinitialspace=False, strict=True)
+        return csv.reader(
+            lines,
+            delimiter=self.delimiter,
+            quotechar=self.quotechar,
+            doublequote=True,
+            skipinitialspace=False,
+            strict=True,
+        )
 
     def _open(self) -> tuple[Iterator[Line], Feed, Any]:
         """Opens the file, skips `skip_lines` and reads the header (setting the column names)."""
@@ -151,12 +169,14 @@ class CsvReader:
                 values = next(reader)
             except StopIteration:
                 after = f" after skipping {self.skip_lines} lines" if self.skip_lines else ""
-                raise SourceError(f"{self.path}: expected a header line naming the columns{after}, "
-                                  "found none") from None
+                raise SourceError(
+                    f"{self.path}: expected a header line naming the columns{after}, found none"
+                ) from None
             except (csv.Error, Overflow, Fatal) as exc:
                 where = feed.taken[0].number if feed.taken else "?"
-                raise SourceError(f"{self.path}: cannot read the header line (line {where}): "
-                                  f"{describe(exc)}") from None
+                raise SourceError(
+                    f"{self.path}: cannot read the header line (line {where}): {describe(exc)}"
+                ) from None
         problem = line_problem(feed.taken)
         if problem:
             raise SourceError(f"{self.path}: the header line (line {feed.taken[0].number}) {problem}")
@@ -171,8 +191,7 @@ class CsvReader:
             return None
         for name, value in zip(self._names, values, strict=True):
             if len(value) > self.max_field:
-                return (f"field longer than {self.max_field:,} characters "
-                        f"(column {name!r} has {len(value):,})")
+                return f"field longer than {self.max_field:,} characters (column {name!r} has {len(value):,})"
         return None
 
     def _records(self, feed: Feed, reader: Any) -> Iterator[SourceRow]:
@@ -198,15 +217,21 @@ class CsvReader:
                 if problem:
                     yield failed(number, self._where(taken), raw_text(taken), problem)
                 else:
-                    yield SourceRow(number, self._where(taken), raw_text(taken),
-                                    dict(zip(self._names, values, strict=True)))
+                    yield SourceRow(
+                        number,
+                        self._where(taken),
+                        raw_text(taken),
+                        dict(zip(self._names, values, strict=True)),
+                    )
                 continue
             first = taken[0]
             if len(taken) > 1:
                 feed.push_back(taken[1:])
-                broken = (f"unbalanced quote: a quoted field opens on line {first.number} but does not close "
-                          f"properly (line {taken[-1].number}: {broken}); only line {first.number} is "
-                          f"skipped, reading resumes at line {first.number + 1}")
+                broken = (
+                    f"unbalanced quote: a quoted field opens on line {first.number} but does not close "
+                    f"properly (line {taken[-1].number}: {broken}); only line {first.number} is "
+                    f"skipped, reading resumes at line {first.number + 1}"
+                )
             yield failed(number, self._where([first]), raw_text([first]), first.problem or broken)
 
     @staticmethod

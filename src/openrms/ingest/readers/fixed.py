@@ -23,9 +23,16 @@ class FixedWidthReader:
 
     OPTIONS = frozenset({"columns", "encoding", "skip_lines", "strip", "allow_short"})
 
-    def __init__(self, source: str | Path, *, columns: Sequence[Mapping[str, Any]] | None = None,
-                 encoding: str = "auto", skip_lines: int = 0, strip: bool = True,
-                 allow_short: bool = False) -> None:
+    def __init__(
+        self,
+        source: str | Path,
+        *,
+        columns: Sequence[Mapping[str, Any]] | None = None,
+        encoding: str = "auto",
+        skip_lines: int = 0,
+        strip: bool = True,
+        allow_short: bool = False,
+    ) -> None:
         self.path = path = source_file(source, "fixed-width records")
         self.skip_lines = opt_int(path, "skip_lines", skip_lines, 0)
         self.strip = opt_bool(path, "strip", strip)
@@ -38,8 +45,10 @@ class FixedWidthReader:
 
     def _layout(self, columns: Any) -> list[tuple[str, int, int]]:
         """(name, 0-based start, exclusive end) for each column."""
-        usage = ("option 'columns' must be a list of {name, start, width} or {name, start, end} "
-                 "with 1-based positions")
+        usage = (
+            "option 'columns' must be a list of {name, start, width} or {name, start, end} "
+            "with 1-based positions"
+        )
         if not isinstance(columns, Sequence) or isinstance(columns, str) or not columns:
             raise SourceError(f"{self.path}: {usage}; got {columns!r}")
         slices = []
@@ -49,8 +58,10 @@ class FixedWidthReader:
                 raise SourceError(f"{self.path}: column {i}: {usage}; got {column!r}")
             extra = set(column) - {"name", "start", "width", "end"}
             if extra or ("width" in column) == ("end" in column):
-                raise SourceError(f"{self.path}: column {name!r}: give start and exactly one of width "
-                                  f"or end; got {sorted(column)}")
+                raise SourceError(
+                    f"{self.path}: column {name!r}: give start and exactly one of width "
+                    f"or end; got {sorted(column)}"
+                )
             start = opt_int(self.path, f"columns[{name}].start", column.get("start"), 1)
             if "width" in column:
                 end = start - 1 + opt_int(self.path, f"columns[{name}].width", column["width"], 1)
@@ -81,8 +92,12 @@ class FixedWidthReader:
                         return
                     continue
                 if len(text) < self.width and not self.allow_short:
-                    yield failed(number, where, text,
-                                 f"line is {len(text):,} characters; the layout needs {self.width:,}")
+                    yield failed(
+                        number,
+                        where,
+                        text,
+                        f"line is {len(text):,} characters; the layout needs {self.width:,}",
+                    )
                     continue
                 values = {name: text[start:end] for name, start, end in self._slices}
                 if self.strip:

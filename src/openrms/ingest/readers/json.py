@@ -29,8 +29,13 @@ from openrms.ingest.rows import SourceError, SourceRow
 MAX_LINE_BYTES = 16 << 20
 _STARTS = {"start_map", "start_array"}
 _ENDS = {"end_map", "end_array"}
-_KINDS = {"string": "a string", "number": "a number", "boolean": "true or false", "null": "null",
-          "start_array": "an array"}
+_KINDS = {
+    "string": "a string",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "null",
+    "start_array": "an array",
+}
 
 
 def _not_json(constant: str) -> Any:
@@ -68,9 +73,13 @@ class JsonLinesReader:
                     text = chunk.decode("utf-8")
                 except UnicodeDecodeError as exc:
                     number += 1
-                    yield failed(number, where, chunk.decode("utf-8", "replace").rstrip("\r\n"),
-                                 f"not UTF-8: byte 0x{chunk[exc.start]:02x} at column {exc.start + 1} "
-                                 "cannot be decoded")
+                    yield failed(
+                        number,
+                        where,
+                        chunk.decode("utf-8", "replace").rstrip("\r\n"),
+                        f"not UTF-8: byte 0x{chunk[exc.start]:02x} at column {exc.start + 1} "
+                        "cannot be decoded",
+                    )
                     continue
                 if not text.strip():
                     continue
@@ -123,8 +132,10 @@ class JsonReader:
     def __init__(self, source: str | Path, *, records_path: str = "item") -> None:
         self.path = source_file(source, "JSON records (an array of objects)")
         if not isinstance(records_path, str) or not records_path:
-            raise SourceError(f"{self.path}: option 'records_path' must be an ijson prefix such as 'item' or "
-                              f"'data.item', not {records_path!r}")
+            raise SourceError(
+                f"{self.path}: option 'records_path' must be an ijson prefix such as 'item' or "
+                f"'data.item', not {records_path!r}"
+            )
         self.records_path = records_path
 
     def rows(self) -> Iterator[SourceRow]:
@@ -146,8 +157,12 @@ class JsonReader:
                     if number == 0 and builder is None:
                         raise SourceError(f"{self.path}: not a JSON document of records: {message}") from None
                     where = self._where(number + 1)
-                    yield failed(number + 1, where, to_json(builder.value) if builder else "",
-                                 f"{message}; the rest of the file cannot be read")
+                    yield failed(
+                        number + 1,
+                        where,
+                        to_json(builder.value) if builder else "",
+                        f"{message}; the rest of the file cannot be read",
+                    )
                     return
                 if builder is not None:
                     builder.event(event, value)
@@ -164,13 +179,19 @@ class JsonReader:
                         builder.event(event, value)
                     else:
                         number += 1
-                        yield failed(number, self._where(number), to_json(value),
-                                     f"expected a JSON object, found {_KINDS.get(event, event)}")
+                        yield failed(
+                            number,
+                            self._where(number),
+                            to_json(value),
+                            f"expected a JSON object, found {_KINDS.get(event, event)}",
+                        )
                 elif prefix == container and event == "start_array":
                     found = True
         if not found:
-            raise SourceError(f"{self.path}: found no records at {path!r}; expected a top-level array of "
-                              "objects, or set records_path to where the records are (e.g. 'data.item')")
+            raise SourceError(
+                f"{self.path}: found no records at {path!r}; expected a top-level array of "
+                "objects, or set records_path to where the records are (e.g. 'data.item')"
+            )
 
     def _where(self, number: int) -> str:
         return f"element {number} ({self.records_path})"

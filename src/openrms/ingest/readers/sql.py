@@ -32,13 +32,15 @@ class SqlReader:
         try:
             self.url: URL = make_url(str(source))
         except (SQLAlchemyError, ValueError, TypeError):
-            raise SourceError("the source is not a database URL; expected a SQLAlchemy URL such as "
-                              "'postgresql+psycopg://user:password@host/db' or 'sqlite:///path/to/file.db'"
-                              ) from None
+            raise SourceError(
+                "the source is not a database URL; expected a SQLAlchemy URL such as "
+                "'postgresql+psycopg://user:password@host/db' or 'sqlite:///path/to/file.db'"
+            ) from None
         self.shown = self.url.render_as_string(hide_password=True)
         if not isinstance(query, str) or not query.strip():
-            raise SourceError(f"{self.shown}: option 'query' (the SQL whose rows are the records) "
-                              "is required")
+            raise SourceError(
+                f"{self.shown}: option 'query' (the SQL whose rows are the records) is required"
+            )
         self.query = query
         with self._execute() as result:
             self._columns = list(result.keys())
@@ -81,8 +83,12 @@ class SqlReader:
                 except StopIteration:
                     return
                 except SQLAlchemyError as exc:
-                    yield failed(number + 1, f"result row {number + 1}", "",
-                                 f"the query failed after {number} rows: {self._message(exc)}")
+                    yield failed(
+                        number + 1,
+                        f"result row {number + 1}",
+                        "",
+                        f"the query failed after {number} rows: {self._message(exc)}",
+                    )
                     return
                 number += 1
                 fields = dict(row._mapping)

@@ -41,8 +41,9 @@ class XlsxReader:
         self.path = source_file(source, "an Excel workbook (.xlsx)")
         self.header_row = opt_int(self.path, "header_row", header_row, 1)
         if sheet is not None and (isinstance(sheet, bool) or not isinstance(sheet, (str, int))):
-            raise SourceError(f"{self.path}: option 'sheet' must be a sheet name or 1-based number, "
-                              f"not {sheet!r}")
+            raise SourceError(
+                f"{self.path}: option 'sheet' must be a sheet name or 1-based number, not {sheet!r}"
+            )
         self.sheet = sheet
         book = self._load()
         try:
@@ -60,8 +61,10 @@ class XlsxReader:
         while cells and _empty(cells[-1]):
             cells.pop()
         if not cells:
-            raise SourceError(f"{self.path}: row {self.header_row} of sheet {self.sheet_name!r} is empty; "
-                              "expected the header naming the columns (set header_row)")
+            raise SourceError(
+                f"{self.path}: row {self.header_row} of sheet {self.sheet_name!r} is empty; "
+                "expected the header naming the columns (set header_row)"
+            )
         self._names = [_name(value, i) for i, value in enumerate(cells, 1)]
         check_unique(self.path, self._names, f"header (sheet {self.sheet_name!r} row {self.header_row})")
 
@@ -73,9 +76,10 @@ class XlsxReader:
         try:
             return openpyxl.load_workbook(self.path, read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many kinds on a damaged or foreign file
-            raise SourceError(f"{self.path}: not a readable .xlsx workbook ({type(exc).__name__}: {exc}); "
-                              "expected an Excel 2007+ workbook (legacy .xls must be saved as .xlsx or CSV)"
-                              ) from None
+            raise SourceError(
+                f"{self.path}: not a readable .xlsx workbook ({type(exc).__name__}: {exc}); "
+                "expected an Excel 2007+ workbook (legacy .xls must be saved as .xlsx or CSV)"
+            ) from None
 
     def _worksheet(self, book: Any) -> Any:
         sheets = {ws.title: ws for ws in book.worksheets}
@@ -86,8 +90,10 @@ class XlsxReader:
             ws = book.worksheets[0]
         elif isinstance(self.sheet, int):
             if not 1 <= self.sheet <= len(book.worksheets):
-                raise SourceError(f"{self.path}: there is no sheet {self.sheet}; the workbook has "
-                                  f"{len(book.worksheets)}: {listed}")
+                raise SourceError(
+                    f"{self.path}: there is no sheet {self.sheet}; the workbook has "
+                    f"{len(book.worksheets)}: {listed}"
+                )
             ws = book.worksheets[self.sheet - 1]
         elif self.sheet in sheets:
             ws = sheets[self.sheet]
@@ -110,16 +116,24 @@ class XlsxReader:
                 except StopIteration:
                     return
                 except Exception as exc:  # a damaged sheet part: nothing after it can be located
-                    yield failed(number + 1, where, "", f"the sheet cannot be read past this row "
-                                 f"({type(exc).__name__}: {exc})")
+                    yield failed(
+                        number + 1,
+                        where,
+                        "",
+                        f"the sheet cannot be read past this row ({type(exc).__name__}: {exc})",
+                    )
                     return
                 if all(_empty(v) for v in values):
                     continue
                 number += 1
                 extra = next((i for i in range(width, len(values)) if not _empty(values[i])), None)
                 if extra is not None:
-                    yield failed(number, where, to_json(list(values)),
-                                 f"a value in column {extra + 1} is beyond the header's {width} columns")
+                    yield failed(
+                        number,
+                        where,
+                        to_json(list(values)),
+                        f"a value in column {extra + 1} is beyond the header's {width} columns",
+                    )
                     continue
                 fields = {name: values[i] if i < len(values) else None for i, name in enumerate(self._names)}
                 yield SourceRow(number, where, to_json(fields), fields)

@@ -25,8 +25,10 @@ from lxml import etree
 from openrms.ingest.readers._common import failed, source_file
 from openrms.ingest.rows import SourceError, SourceRow
 
-REFUSED = ("XML declares a DTD/entities; refused to protect against entity expansion (billion laughs) "
-           "and external entities (XXE)")
+REFUSED = (
+    "XML declares a DTD/entities; refused to protect against entity expansion (billion laughs) "
+    "and external entities (XXE)"
+)
 
 
 def _local(tag: str) -> str:
@@ -40,11 +42,15 @@ class _Prolog:
         head = f.read(4)
         f.seek(0)
         codec = encoding or "latin-1"  # the prolog's markup is ASCII in every ASCII-compatible encoding
-        for marks, name in (((codecs.BOM_UTF8,), "utf-8"),
-                            ((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE), "utf-32"),
-                            ((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE), "utf-16"),
-                            ((b"<\x00\x00\x00",), "utf-32-le"), ((b"\x00\x00\x00<",), "utf-32-be"),
-                            ((b"<\x00",), "utf-16-le"), ((b"\x00<",), "utf-16-be")):
+        for marks, name in (
+            ((codecs.BOM_UTF8,), "utf-8"),
+            ((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE), "utf-32"),
+            ((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE), "utf-16"),
+            ((b"<\x00\x00\x00",), "utf-32-le"),
+            ((b"\x00\x00\x00<",), "utf-32-be"),
+            ((b"<\x00",), "utf-16-le"),
+            ((b"\x00<",), "utf-16-be"),
+        ):
             if head.startswith(marks):
                 codec = name
                 break
@@ -63,9 +69,9 @@ class _Prolog:
         while (at := self.buf.find(end)) < 0:
             if self.eof:
                 return False
-            self.buf = self.buf[-len(end):]
+            self.buf = self.buf[-len(end) :]
             self.fill(len(self.buf) + 1)
-        self.buf = self.buf[at + len(end):]
+        self.buf = self.buf[at + len(end) :]
         return True
 
     def has_doctype(self) -> bool:
@@ -90,21 +96,26 @@ class XmlReader:
     OPTIONS = frozenset({"record_path", "encoding"})
     columns = None
 
-    def __init__(self, source: str | Path, *, record_path: str | None = None,
-                 encoding: str | None = None) -> None:
+    def __init__(
+        self, source: str | Path, *, record_path: str | None = None, encoding: str | None = None
+    ) -> None:
         self.path = path = source_file(source, "XML records")
         steps = record_path.split("/") if isinstance(record_path, str) else []
         if len(steps) < 2 or steps[0] != "" or not all(steps[1:]) or any("[" in s or "@" in s for s in steps):
-            raise SourceError(f"{path}: option 'record_path' must be an absolute path of element names such "
-                              f"as '/Export/Reports/Report' ('*' for any name), not {record_path!r}")
+            raise SourceError(
+                f"{path}: option 'record_path' must be an absolute path of element names such "
+                f"as '/Export/Reports/Report' ('*' for any name), not {record_path!r}"
+            )
         self.record_path = record_path
         self._steps = steps[1:]
         if encoding is not None:
             try:
                 codecs.lookup(encoding)
             except (LookupError, TypeError) as exc:
-                raise SourceError(f"{path}: unknown encoding {encoding!r}; leave it out to use the one the "
-                                  "XML declaration names") from exc
+                raise SourceError(
+                    f"{path}: unknown encoding {encoding!r}; leave it out to use the one the "
+                    "XML declaration names"
+                ) from exc
         self.encoding = encoding
         with path.open("rb") as f:
             if _Prolog(f, encoding).has_doctype():
@@ -121,9 +132,17 @@ class XmlReader:
         record: Any = None
         number = 0
         with self.path.open("rb") as f:
-            events = etree.iterparse(f, events=("start", "end"), resolve_entities=False, no_network=True,
-                                     load_dtd=False, huge_tree=False, remove_comments=True, remove_pis=True,
-                                     encoding=self.encoding)
+            events = etree.iterparse(
+                f,
+                events=("start", "end"),
+                resolve_entities=False,
+                no_network=True,
+                load_dtd=False,
+                huge_tree=False,
+                remove_comments=True,
+                remove_pis=True,
+                encoding=self.encoding,
+            )
             while True:
                 try:
                     event, el = next(events)
@@ -133,8 +152,9 @@ class XmlReader:
                     line, column = getattr(exc, "position", (0, 0))
                     message = f"malformed XML at line {line}, column {column}: {getattr(exc, 'msg', exc)}"
                     if number == 0 and record is None:
-                        raise SourceError(f"{self.path}: {message}; expected a well-formed XML document"
-                                          ) from None
+                        raise SourceError(
+                            f"{self.path}: {message}; expected a well-formed XML document"
+                        ) from None
                     where, raw = f"after element {number} ({self.record_path})", ""
                     if record is not None:
                         where = self._where(number + 1, names[:size], record)
@@ -146,8 +166,10 @@ class XmlReader:
                     if depth == 1 and el.getroottree().docinfo.doctype:  # second line: the scan missed it
                         raise SourceError(f"{self.path}: {REFUSED}")
                     if depth == 1 and not self._matches(1, el.tag):
-                        raise SourceError(f"{self.path}: the root element is <{_local(el.tag)}>, but "
-                                          f"record_path {self.record_path!r} expects <{self._steps[0]}>")
+                        raise SourceError(
+                            f"{self.path}: the root element is <{_local(el.tag)}>, but "
+                            f"record_path {self.record_path!r} expects <{self._steps[0]}>"
+                        )
                     ok.append(depth <= size and (depth == 1 or ok[-1]) and self._matches(depth, el.tag))
                     names.append(_local(el.tag))
                     if depth == size and ok[-1]:
