@@ -268,7 +268,8 @@ def test_resumed_json_report_and_a_second_resume_after_completion(db: Database, 
 
 
 def test_python_m_openrms_cli_starts() -> None:
-    """Regression test (fixed: src/openrms/cli/ has no __main__.py): `python -m openrms.cli ...`, the form the import runbook
+    """Regression test (fixed: src/openrms/cli/ has no __main__.py): `python -m openrms.cli ...`, the form
+    the import runbook
     uses, fails with "No module named openrms.cli.__main__; 'openrms.cli' is a package and cannot be
     directly executed". (`openrms` the console script works.)"""
     result = subprocess.run(

@@ -339,7 +339,8 @@ def test_from_sql_reads_a_table_of_another_database(cli: Cli, db: Database, tmp_
 
 
 def test_from_sql_query_may_name_a_table(cli: Cli, tmp_path: Path) -> None:
-    """Regression test (fixed: src/openrms/cli/imports.py `--query`, help "SQL query or table to read with --from-sql"; the text
+    """Regression test (fixed: src/openrms/cli/imports.py `--query`, help "SQL query or table to read with
+    --from-sql"; the text
     goes to openrms.ingest.readers.sql.SqlReader verbatim): a table name is run as SQL, so `--query nominals`
     stops with exit 2 "cannot run the query: near "nominals": syntax error" instead of reading the table."""
     legacy = tmp_path / "legacy.db"
@@ -402,7 +403,8 @@ def test_billion_laughs_xml_is_refused_and_nothing_is_written(cli: Cli, db: Data
 
 
 def test_numeric_reader_options_can_be_given_on_the_command_line(cli: Cli, tmp_path: Path) -> None:
-    """Regression test (fixed: src/openrms/cli/imports.py, the `--option` parsing in import_command): only values starting with
+    """Regression test (fixed: src/openrms/cli/imports.py, the `--option` parsing in import_command): only
+    values starting with
     [ or { and true/false are parsed, so `-o skip_lines=1` reaches the reader as the text '1' and the import
     stops with exit 2 "option 'skip_lines' must be a whole number of at least 0, not '1'". Numeric reader
     options (skip_lines, max_field, header_row, sheet as a number) cannot be given on the command line."""
@@ -421,7 +423,8 @@ def test_numeric_reader_options_can_be_given_on_the_command_line(cli: Cli, tmp_p
 
 
 def test_an_empty_reader_option_value_is_a_clear_error(cli: Cli, tmp_path: Path) -> None:
-    """Regression test (fixed: src/openrms/cli/imports.py, the `--option` parsing in import_command): `value[:1] in "[{"` is true
+    """Regression test (fixed: src/openrms/cli/imports.py, the `--option` parsing in import_command):
+    `value[:1] in "[{"` is true
     for an empty value, so `-o encoding=` calls json.loads("") and the command dies with an uncaught
     JSONDecodeError (exit 1, a traceback) instead of a message and exit 2."""
     data = tmp_path / "people.csv"
@@ -448,7 +451,8 @@ records:
 
 
 def test_a_row_marked_handling_c_without_conditions_is_quarantined_alone(cli: Cli, tmp_path: Path) -> None:
-    """Regression test (fixed: src/openrms/ingest/worker.py map_row: `except RecordInvalid` around `preparer(item)`): the
+    """Regression test (fixed: src/openrms/ingest/worker.py map_row: `except RecordInvalid` around
+    `preparer(item)`): the
     record's provenance is checked by openrms.store.provenance.Provenance.checked, which raises
     BadRequest ("provenance.handling C needs handling_conditions"), not RecordInvalid. So one row whose
     mapped handling is C with empty conditions is not quarantined: the whole import fails (exit 2, run
@@ -466,7 +470,8 @@ def test_a_row_marked_handling_c_without_conditions_is_quarantined_alone(cli: Cl
 
 
 def test_retry_gives_a_row_its_own_row_number(cli: Cli, db: Database, tmp_path: Path) -> None:
-    """Regression test (fixed: src/openrms/ingest/service.py retry_quarantine: `SourceRow(i, ...)` with `for i, e in
+    """Regression test (fixed: src/openrms/ingest/service.py retry_quarantine: `SourceRow(i, ...)` with `for
+    i, e in
     enumerate(parsed, 1)`): retried rows are renumbered 1, 2, ... so `$row` in a mapping is the position
     among the retried entries, not the row's number in the source. A mapping keyed on `{$row}` (a JSON
     export without ids) retries row 3 as key "1" and silently overwrites row 1's record with row 3's data (a
@@ -496,7 +501,8 @@ def test_retry_gives_a_row_its_own_row_number(cli: Cli, db: Database, tmp_path: 
 
 
 def test_retry_keeps_the_source_file_for_keys_that_use_it(cli: Cli, tmp_path: Path) -> None:
-    """Regression test (fixed: src/openrms/ingest/service.py retry_quarantine): the retry reads the entries from memory with
+    """Regression test (fixed: src/openrms/ingest/service.py retry_quarantine): the retry reads the entries
+    from memory with
     source "quarantine retry (N rows)", so `$file` is not supplied and a row keyed on `{$file}/{$line}` (as
     police-uk keys every anti-social behaviour row) can never be resolved by retry: it stays open with
     "p: $file (the source file's name) was not supplied by this import" whatever the mapping fix."""
@@ -526,7 +532,8 @@ def test_retry_keeps_the_source_file_for_keys_that_use_it(cli: Cli, tmp_path: Pa
 def test_snapshot_does_not_delete_records_whose_row_is_in_the_file_but_quarantined(
     cli: Cli, tmp_path: Path
 ) -> None:
-    """Regression test (fixed: src/openrms/ingest/pipeline.py: `_write` marks only the records of rows that mapped cleanly as
+    """Regression test (fixed: src/openrms/ingest/pipeline.py: `_write` marks only the records of rows that
+    mapped cleanly as
     seen, and `_retract_unseen` retracts every other record of the source): a row that is still in the
     snapshot but now fails validation (here Jones's sex became 'Q') is quarantined, and its existing record
     is marked deleted at the source although the source still has it."""
@@ -647,7 +654,8 @@ def test_api_refuses_bad_mapping_names(client: TestClient) -> None:
 def test_api_feed_mapping_is_never_a_file_of_the_servers_directory(
     client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Regression test (fixed: src/openrms/api/routers/imports.py `_mapping_ref` + openrms.ingest.mapping.load_mapping): over
+    """Regression test (fixed: src/openrms/api/routers/imports.py `_mapping_ref` +
+    openrms.ingest.mapping.load_mapping): over
     HTTP `mapping` must name a built-in mapping, but load_mapping tries `Path(name).is_file()` first, so
     any file in the server's working directory whose name has no "/" and no .yaml suffix is loaded as a
     mapping: POST /feeds/evil imports through ./evil (200, 1 created) instead of answering 400."""
@@ -658,7 +666,8 @@ def test_api_feed_mapping_is_never_a_file_of_the_servers_directory(
 
 
 def test_api_retry_accepts_only_built_in_mapping_names(client: TestClient, tmp_path: Path) -> None:
-    """Regression test (fixed: src/openrms/api/routers/imports.py `retry`): the body's `mapping` goes straight to
+    """Regression test (fixed: src/openrms/api/routers/imports.py `retry`): the body's `mapping` goes
+    straight to
     service.retry_quarantine without `_mapping_ref`, so POST /quarantine/retry loads any path on the server
     as the mapping ({"mapping": "/path/to/file.yaml"} answers 200 and re-maps the rows with it)."""
     with CUSTODY.open("rb") as f:
@@ -672,7 +681,8 @@ def test_api_retry_accepts_only_built_in_mapping_names(client: TestClient, tmp_p
 
 
 def test_api_rows_of_an_uploaded_mapping_can_be_retried(client: TestClient) -> None:
-    """Regression test (fixed: src/openrms/api/routers/imports.py `upload` + service.retry_quarantine): an upload with
+    """Regression test (fixed: src/openrms/api/routers/imports.py `upload` + service.retry_quarantine): an
+    upload with
     `mapping_yaml` records the run's mapping as the path of a scratch file that is deleted when the request
     ends, so its quarantined rows can never be retried: POST /quarantine/retry {"run_id": ...} answers 400
     "no mapping file '/tmp/openrms-upload-.../mapping.yaml'" (and the API accepts no mapping text for a

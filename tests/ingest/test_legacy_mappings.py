@@ -282,7 +282,8 @@ def test_intel_report_without_subject_and_a_confidential_one(db: Database) -> No
 
 
 def test_xml_record_attribute_can_be_read_by_a_mapping() -> None:
-    """Regression test (fixed: src/openrms/ingest/mapping/context.py `Build.use`, values.py `field_reader`): docs/mapping.md says
+    """Regression test (fixed: src/openrms/ingest/mapping/context.py `Build.use`, values.py `field_reader`):
+    docs/mapping.md says
     source fields are named "exactly as the source has them (... XML path such as `Subject/Surname` or
     `@id` ...)", and the XML reader flattens `<Report id="R1">` to {"@id": "R1"}. But every name starting
     with "@" is taken as `{@record}` (a record's key, allowed only in link keys), so a mapping cannot read a
