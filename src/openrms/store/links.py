@@ -24,7 +24,7 @@ from openrms.store.bulk import Encoder, insert_tuples
 from openrms.store.database import Database
 from openrms.store.provenance import Provenance, ProvenanceChecker
 from openrms.store.scope import ReadScope
-from openrms.store.tables import MAX_VERSION, link, link_version, record
+from openrms.store.tables import MAX_VERSION, link, link_version, other_record, record
 
 CHUNK = 500
 
@@ -486,7 +486,7 @@ def links_of(
     """Live links touching any of `record_ids` whose other end the caller may see and is not retracted."""
     if not record_ids:
         return []
-    other = record.alias("other")
+    other = other_record
     ends = or_(link.c.from_id.in_(record_ids), link.c.to_id.in_(record_ids))
     query = (
         _current_links()

@@ -160,6 +160,10 @@ master = Table(
 )
 
 
+# The far end of a link, as a second name for `record`: built once (an alias proxies every column, which
+# costs more than the query it is used in).
+other_record = record.alias("other")
+
 import_run = Table(
     "import_run",
     metadata,

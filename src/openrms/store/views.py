@@ -17,7 +17,7 @@ from openrms.schema import registry
 from openrms.schema.types import FieldTypeError
 from openrms.schema.validate import _scalar_checker
 from openrms.store.scope import ReadScope
-from openrms.store.tables import MAX_VERSION, link, record, record_version
+from openrms.store.tables import MAX_VERSION, link, other_record, record, record_version
 
 MAX_PAGE = 500
 
@@ -147,7 +147,7 @@ def history(conn: Connection, record_id: str, scope: ReadScope) -> list[dict[str
 
 def quality(conn: Connection, row: Row[Any], data: dict[str, Any], scope: ReadScope) -> list[dict[str, str]]:
     """Data-quality flags that need the record's links: orphans, and a person's missing "+1" contact."""
-    other = record.alias("other")
+    other = other_record
     other_end = case((link.c.from_id == row.id, link.c.to_id), else_=link.c.from_id)
     types = conn.execute(
         select(link.c.link_type)

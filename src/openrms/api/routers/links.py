@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Response
 
 from openrms.api.deps import database, read_scope
 from openrms.api.models import LinkCreate, LinkUpdate
+from openrms.api.responses import JSON
 from openrms.store import links
 from openrms.store.database import Database
 from openrms.store.provenance import Provenance
@@ -38,7 +39,7 @@ def create_link(body: LinkCreate, response: Response, db: Db) -> dict[str, Any]:
 @router.get("/{link_id}", summary="Read a link")
 def get_link(link_id: str, db: Db, scope: Scope) -> dict[str, Any]:
     with db.read() as conn:
-        return links.get_link(conn, link_id, scope)
+        return JSON(links.get_link(conn, link_id, scope))
 
 
 @router.put("/{link_id}", summary="New version of a link (dates, notes, or retraction); 409 if stale")
@@ -60,4 +61,4 @@ def update_link(link_id: str, body: LinkUpdate, db: Db) -> dict[str, Any]:
 @router.get("/{link_id}/history", summary="Every version of a link")
 def link_history(link_id: str, db: Db, scope: Scope) -> dict[str, Any]:
     with db.read() as conn:
-        return {"id": link_id, "versions": links.link_history(conn, link_id, scope)}
+        return JSON({"id": link_id, "versions": links.link_history(conn, link_id, scope)})

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Response
 
 from openrms import __version__
 from openrms.api.deps import database, read_scope
+from openrms.api.responses import JSON
 from openrms.errors import NotFound
 from openrms.schema import registry
 from openrms.store import migrate
@@ -35,7 +36,7 @@ def health(db: Db, response: Response) -> dict[str, Any]:
 
 @router.get("/schema", tags=["meta"], summary="The POLE registry: entity types, fields, links, code lists")
 def schema() -> dict[str, Any]:
-    return registry().as_dict()
+    return JSON(registry().as_dict())
 
 
 @router.get("/schema/{entity_type}", tags=["meta"], summary="One entity type's fields and rules")
@@ -50,4 +51,4 @@ def schema_entity(entity_type: str) -> dict[str, Any]:
 )
 def get_master(master_id: str, db: Db, scope: Scope) -> dict[str, Any]:
     with db.read() as conn:
-        return master_view(conn, master_id, scope)
+        return JSON(master_view(conn, master_id, scope))

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from openrms.api.deps import database, read_scope
 from openrms.api.models import RecordRetract, RecordUpdate, create_model_for
+from openrms.api.responses import JSON
 from openrms.errors import BadRequest
 from openrms.schema import registry
 from openrms.schema.types import FieldTypeError, utc
@@ -99,7 +100,7 @@ def list_records(
             after=after,
             limit=limit,
         )
-    return {"items": page.items, "next_after": page.next_after}
+    return JSON({"items": page.items, "next_after": page.next_after})
 
 
 @router.get("/{record_id}", summary="Read a record, now, at a version, or as at a time")
@@ -116,20 +117,20 @@ def get_record(
         except FieldTypeError as exc:
             raise BadRequest(f"as_at {exc}") from None
     with db.read() as conn:
-        return views.get_record(conn, record_id, scope, as_at=as_at, version=version)
+        return JSON(views.get_record(conn, record_id, scope, as_at=as_at, version=version))
 
 
 @router.get("/{record_id}/history", summary="Every version of a record, oldest first")
 def get_history(record_id: str, db: Db, scope: Scope) -> dict[str, Any]:
     with db.read() as conn:
-        return {"id": record_id, "versions": views.history(conn, record_id, scope)}
+        return JSON({"id": record_id, "versions": views.history(conn, record_id, scope)})
 
 
 @router.get("/{record_id}/links", summary="Links of a record whose other end you may see")
 def get_links(record_id: str, db: Db, scope: Scope, link_type: str | None = None) -> dict[str, Any]:
     with db.read() as conn:
         views.get_record(conn, record_id, scope)
-        return {"id": record_id, "links": links_of(conn, [record_id], scope, link_type=link_type)}
+        return JSON({"id": record_id, "links": links_of(conn, [record_id], scope, link_type=link_type)})
 
 
 def _update(record_id: str, body: RecordUpdate, db: Database, merge: bool) -> dict[str, Any]:
