@@ -34,6 +34,7 @@ from openrms.store.records import existing, retract_records, write_prepared
 from openrms.store.tables import import_seen, record
 
 Progress = Callable[[int], None]
+_ANALYZE_AFTER = frozenset({1, 3, 8})  # batches after which statistics are refreshed early in a load
 
 
 @dataclass
@@ -172,11 +173,13 @@ class Importer:
         run_id, after = (None, 0) if self.dry_run else self._open_run(started)
         report = ImportReport(run_id, "running", self.tally, resumed_after=after, dry_run=self.dry_run)
         try:
-            for mapped, now in self._mapped(after):
+            for batch_number, (mapped, now) in enumerate(self._mapped(after), start=1):
                 if self.dry_run:
                     self._count_dry(mapped)
                 else:
                     self._write(run_id, mapped, now)
+                if batch_number in _ANALYZE_AFTER or batch_number % 25 == 0:
+                    self.db.refresh_statistics()  # keep PostgreSQL's plans right as the tables grow
                 self.progress(len(mapped.rows))
             if self.snapshot and not self.dry_run:
                 report.retracted = self._snapshot_end(run_id, report)

@@ -281,6 +281,9 @@ def bulk_write_links(
         batch.append(item)
         if len(batch) >= batch_size:
             flush()
+            flushed = sum(counts.values())
+            if flushed in (batch_size, 4 * batch_size) or flushed % (25 * batch_size) == 0:
+                db.refresh_statistics()
     if batch:
         flush()
     return counts

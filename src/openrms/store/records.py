@@ -310,9 +310,11 @@ def bulk_write(
                 db, items, batch_size=batch_size, upsert=upsert, processes=workers, on_batch=on_batch
             )
     counts: Counter[str] = Counter()
-    for batch in _chunks(items, batch_size):
+    for number, batch in enumerate(_chunks(items, batch_size), start=1):
         now = dt.datetime.now(dt.UTC)
         _write_prepared(db, prepare(batch, now, db.dialect), now, upsert, counts, on_batch)
+        if number in (1, 4) or number % 25 == 0:
+            db.refresh_statistics()  # PostgreSQL: keep id lookups on the index as the tables grow
     return counts
 
 
