@@ -174,50 +174,45 @@ def memory_peak_mb(scratch: Path, gigabytes: float) -> tuple[float, int, float]:
     return peak / 1024, rows, time.perf_counter() - started
 
 
+def rate_figures(scratch: Path) -> list[Figure]:
+    files = police_files(scratch)
+    with sqlite_database() as db:
+        rate = import_rate(db, files)
+    raw = raw_rate(files, scratch)
+    figures = [
+        Figure("police.uk import, rows/s, SQLite (87k rows)", ">= 20,000", f"{rate:,.0f}", rate >= 20000),
+        Figure(
+            "raw bulk insert of the same rows, rows/s (SQLite, no validation)",
+            "reported",
+            f"{raw:,.0f}",
+            None,
+        ),
+        Figure("full path cost vs raw insert (raw rate / full rate)", "reported", f"{raw / rate:.1f}x", None),
+    ]
+    with postgres_database() as pg:
+        if pg is not None:
+            pg_rate = import_rate(pg, files)
+            figures.append(
+                Figure("police.uk import, rows/s, PostgreSQL", "reported", f"{pg_rate:,.0f}", None)
+            )
+    return figures
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--skip-memory", action="store_true", help="leave out the large-CSV memory figure")
+    parser.add_argument("--only-memory", action="store_true", help="only the large-CSV memory figure")
     parser.add_argument("--memory-gb", type=float, default=1.0)
     args = parser.parse_args()
     figures = []
     with tempfile.TemporaryDirectory() as scratch_dir:
         scratch = Path(scratch_dir)
-        files = police_files(scratch)
-        with sqlite_database() as db:
-            rate = import_rate(db, files)
-        figures.append(
-            Figure("police.uk import, rows/s, SQLite (87k rows)", ">= 20,000", f"{rate:,.0f}", rate >= 20000)
-        )
-        raw = raw_rate(files, scratch)
-        figures.append(
-            Figure(
-                "raw bulk insert of the same rows, rows/s (SQLite, no validation)",
-                "reported",
-                f"{raw:,.0f}",
-                None,
-            )
-        )
-        figures.append(
-            Figure(
-                "full path cost vs raw insert (raw rate / full rate)", "reported", f"{raw / rate:.1f}x", None
-            )
-        )
-        with postgres_database() as pg:
-            if pg is not None:
-                pg_rate = import_rate(pg, files)
-                figures.append(
-                    Figure("police.uk import, rows/s, PostgreSQL", "reported", f"{pg_rate:,.0f}", None)
-                )
+        if not args.only_memory:
+            figures += rate_figures(scratch)
         if not args.skip_memory:
             peak, rows, seconds = memory_peak_mb(scratch, args.memory_gb)
-            figures.append(
-                Figure(
-                    f"peak memory importing a {args.memory_gb:g} GB CSV ({rows:,} rows, {seconds:.0f} s)",
-                    "< 500 MB",
-                    f"{peak:,.0f} MB",
-                    peak < 500,
-                )
-            )
+            name = f"peak memory importing a {args.memory_gb:g} GB CSV ({rows:,} rows, {seconds:.0f} s)"
+            figures.append(Figure(name, "< 500 MB", f"{peak:,.0f} MB", peak < 500))
     return 0 if print_table("OpenRMS import benchmarks", figures) else 1
 
 
