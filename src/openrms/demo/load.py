@@ -34,10 +34,6 @@ class DemoSummary:
     already_loaded: bool = False
 
 
-def police_uk_rows() -> int:
-    return sum(sum(1 for _ in policeuk._open(p)) - 1 for p in policeuk.files())
-
-
 def is_loaded(db: Database) -> bool:
     with db.read() as conn:
         return (

@@ -14,9 +14,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Boolean, Connection, Table
-
-from openrms.store.tables import UTCDateTime
+from sqlalchemy import JSON, Connection, Table
 
 Convert = Callable[[Any], Any]
 
@@ -41,29 +39,18 @@ def _sqlite_bool(value: bool | None) -> int | None:
     return None if value is None else int(value)
 
 
-def _converter(column: Any, dialect: str) -> Convert:
-    ctype = column.type
-    if isinstance(ctype, UTCDateTime):
-        return _sqlite_time if dialect == "sqlite" else _identity
-    if isinstance(ctype, JSON) or "JSON" in type(ctype).__name__.upper():
-        return _json
-    if isinstance(ctype, Boolean) and dialect == "sqlite":
-        return _sqlite_bool
-    return _identity
+def _is_json(column: Any) -> bool:
+    return isinstance(column.type, JSON) or "JSON" in type(column.type).__name__.upper()
 
 
 @cache
-def _plan(table: Table, dialect: str) -> tuple[str, tuple[str, ...], tuple[tuple[int, Convert], ...]]:
+def _plan(table: Table, dialect: str) -> tuple[str, tuple[str, ...]]:
+    """The INSERT for `table` with every column in order; PostgreSQL gets JSON as text cast to JSONB."""
     names = tuple(c.name for c in table.columns)
-    if dialect == "sqlite":
-        marks = ", ".join("?" for _ in names)
-    else:
-        marks = ", ".join(
-            "CAST(%s AS JSONB)" if _converter(c, dialect) is _json else "%s" for c in table.columns
-        )
-    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})"
-    converters = ((i, _converter(c, dialect)) for i, c in enumerate(table.columns))
-    return sql, names, tuple((i, fn) for i, fn in converters if fn is not _identity)
+    marks = ", ".join(
+        "?" if dialect == "sqlite" else ("CAST(%s AS JSONB)" if _is_json(c) else "%s") for c in table.columns
+    )
+    return f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})", names
 
 
 class Encoder:
@@ -80,23 +67,9 @@ def insert_tuples(conn: Connection, table: Table, params: Sequence[tuple[Any, ..
     """Insert tuples already in `table`'s column order and encoded with `Encoder` for this dialect."""
     if not params:
         return
-    sql, names, _ = _plan(table, conn.dialect.name)
+    sql, names = _plan(table, conn.dialect.name)
     if len(params[0]) != len(names):
         raise ValueError(
             f"{table.name} takes {len(names)} values per row ({', '.join(names)}), got {len(params[0])}"
         )
     conn.exec_driver_sql(sql, list(params))
-
-
-def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert `rows` (dicts with every column of `table`) in one executemany."""
-    if not rows:
-        return
-    sql, names, converters = _plan(table, conn.dialect.name)
-    params = []
-    for row in rows:
-        values = [row[name] for name in names]
-        for index, convert in converters:
-            values[index] = convert(values[index])
-        params.append(tuple(values))
-    conn.exec_driver_sql(sql, params)
