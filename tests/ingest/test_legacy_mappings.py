@@ -316,6 +316,6 @@ def test_docs_imports_page_gives_the_samples_figures_and_reasons() -> None:
     assert "report.source_evaluation: 'F' (from Grading/Source) is not in translation table" in doc
     assert "| dry run, first import | 40 | 35 (35 person, 35 custody, 35 links) | | 5 |" in doc
     assert "| dry run, first import | 15 | 14 | 1 | intelligence_report 14, person 13; links 13 |" in doc
-    assert "\nsee benchmarks/bench_import.py\n" in doc
+    assert "`python -m benchmarks.bench_import`" in doc
     for name in ("custody-fixed-width", "intel-xml-5x5x5", "police-uk"):
         assert f"### {name}" in doc
