@@ -15,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -213,5 +214,107 @@ import_seen = Table(
     Column("run_id", String(ID), ForeignKey("import_run.id"), nullable=False),
     Column("record_id", String(ID), nullable=False),
     PrimaryKeyConstraint("run_id", "record_id"),
+    sqlite_with_rowid=False,
+)
+
+# ---- the master index (openrms.identity) ----
+
+# Blocking keys: a record's normalised identifiers and name/date combinations, each a short string. Two
+# records sharing a key are candidates for comparison, in real time (an indexed lookup) and in batch (a self
+# join). Written in the same transaction as the record, so a record is matchable the moment it commits.
+match_key = Table(
+    "match_key",
+    metadata,
+    Column("key", String(120), nullable=False),
+    Column("record_id", String(ID), nullable=False),
+    Column("entity_type", String(40), nullable=False),
+    PrimaryKeyConstraint("key", "record_id"),
+    Index("ix_match_key_record", "record_id"),
+    sqlite_with_rowid=False,
+)
+
+# The normalised comparison features of a record (forename, phonetic keys, date parts, identifiers...), kept
+# so candidates are scored without reading and normalising their records again.
+match_features = Table(
+    "match_features",
+    metadata,
+    Column("record_id", String(ID), primary_key=True),
+    Column("entity_type", String(40), nullable=False),
+    Column("features", Document, nullable=False),
+)
+
+# Trained match models, versioned: the Splink model JSON plus OpenRMS thresholds. The newest version of a
+# type is the one in use; older ones stay so every model judgement can name the model that made it.
+match_model = Table(
+    "match_model",
+    metadata,
+    Column("entity_type", String(40), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("created_by", String(120), nullable=False),
+    Column("model", Document, nullable=False),
+    Column("summary", Document, nullable=False),
+    PrimaryKeyConstraint("entity_type", "version"),
+)
+
+# Every pairwise decision, by the model or by a person. record_a < record_b. A person's judgement is never
+# overridden by the model; a "different" by a person forbids any automatic merge of the pair's masters.
+# A model judgement of "review" puts the pair on the review queue until a person decides.
+judgement = Table(
+    "judgement",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("record_a", String(ID), nullable=False),
+    Column("record_b", String(ID), nullable=False),
+    Column("entity_type", String(40), nullable=False),
+    Column("decision", String(10), nullable=False),  # same, different, unsure, review
+    Column("by_kind", String(6), nullable=False),  # model or person
+    Column("by", String(120), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("probability", Float),
+    Column("model_version", Integer),
+    Column("reason", Text),
+    Column("explanation", Document),
+    Column("current", Boolean, nullable=False, server_default="1"),
+    Index("ix_judgement_pair", "record_a", "record_b"),
+    Index("ix_judgement_b", "record_b"),
+    Index("ix_judgement_queue", "current", "decision", "by_kind"),
+)
+
+# A change to master membership: a merge, a split, an unmerge, a resolution. Its membership_change rows say
+# which records moved from which master to which; undoing the event moves them back.
+master_event = Table(
+    "master_event",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("entity_type", String(40), nullable=False),
+    Column("action", String(12), nullable=False),  # merge, split, unmerge, resolve
+    Column("at", UTCDateTime(), nullable=False),
+    Column("by", String(120), nullable=False),
+    Column("reason", Text),
+    Column("undoes", String(ID)),
+    Column("undone_by", String(ID)),
+    Column("detail", Document),
+)
+
+membership_change = Table(
+    "membership_change",
+    metadata,
+    Column("event_id", String(ID), nullable=False),
+    Column("record_id", String(ID), nullable=False),
+    Column("old_master", String(ID), nullable=False),
+    Column("new_master", String(ID), nullable=False),
+    PrimaryKeyConstraint("event_id", "record_id"),
+    Index("ix_membership_change_record", "record_id"),
+    sqlite_with_rowid=False,
+)
+
+# Which masters an event touched, so a master's history is an indexed lookup.
+master_event_master = Table(
+    "master_event_master",
+    metadata,
+    Column("master_id", String(ID), nullable=False),
+    Column("event_id", String(ID), nullable=False),
+    PrimaryKeyConstraint("master_id", "event_id"),
     sqlite_with_rowid=False,
 )
