@@ -23,6 +23,7 @@ from openrms.schema import registry, validator
 from openrms.store import ids
 from openrms.store.bulk import Encoder, insert_tuples
 from openrms.store.database import Database
+from openrms.store.hooks import Written, records_written
 from openrms.store.provenance import Provenance, ProvenanceChecker
 from openrms.store.tables import MAX_VERSION, master, record, record_version
 
@@ -76,6 +77,7 @@ class PreparedRecord:
     master_row: tuple[Any, ...]
     record_row: tuple[Any, ...]
     version_row: tuple[Any, ...]  # as version 1; `_next_version` puts the real number in column 1
+    data: Mapping[str, Any]  # the validated data, for the write hooks (the master index's keys)
 
 
 def content_hash(data: Mapping[str, Any], provenance: Provenance) -> str:
@@ -179,6 +181,7 @@ class Preparer:
                 prov.reason,
                 enc.json([w.as_dict() for w in issues]) if issues else None,
             ),
+            clean,
         )
 
 
@@ -246,7 +249,10 @@ def create_records(
 ) -> list[WriteOutcome]:
     """Create new records, each its own master; Conflict if any source key already has a record."""
     now = now or dt.datetime.now(dt.UTC)
-    return _insert_new(conn, prepare(items, now, conn.dialect.name))
+    prepared = prepare(items, now, conn.dialect.name)
+    outcomes = _insert_new(conn, prepared)
+    records_written(conn, [Written(p.id, p.entity_type, p.data) for p in prepared], now)
+    return outcomes
 
 
 def create_record(conn: Connection, item: NewRecord, now: dt.datetime | None = None) -> WriteOutcome:
@@ -279,6 +285,8 @@ def _apply_upsert(conn: Connection, prepared: list[PreparedRecord], now: dt.date
             outcomes[p.id] = WriteOutcome(p.id, p.entity_type, "updated", version, row.master_id, p.warnings)
     for out in _insert_new(conn, list(fresh.values())):
         outcomes[out.id] = out
+    changed = {p.id: p for p in prepared if outcomes[p.id].status != "unchanged"}
+    records_written(conn, [Written(p.id, p.entity_type, p.data) for p in changed.values()], now)
     return [outcomes[p.id] for p in prepared]
 
 
@@ -429,6 +437,7 @@ def update_record(
             _next_version(conn, p, expected_version, now)  # raises the 409 with the facts
         return WriteOutcome(p.id, p.entity_type, "unchanged", row.current_version, row.master_id)
     version = _next_version(conn, p, expected_version, now)
+    records_written(conn, [Written(p.id, p.entity_type, p.data)], now)
     return WriteOutcome(p.id, p.entity_type, "updated", version, row.master_id, p.warnings)
 
 
@@ -455,7 +464,7 @@ def retract_records(
 ) -> int:
     """Mark records deleted at their source: a tombstone version; history and links stay for the record."""
     now = now or dt.datetime.now(dt.UTC)
-    count = 0
+    retracted: list[Written] = []
     for record_id in record_ids:
         row = _current(conn, record_id)
         if row.deleted:
@@ -484,8 +493,9 @@ def retract_records(
                 }
             ],
         )
-        count += 1
-    return count
+        retracted.append(Written(record_id, row.entity_type, None))
+    records_written(conn, retracted, now)
+    return len(retracted)
 
 
 __all__ = [

@@ -1,0 +1,1 @@
+"""The master index: normalisation, blocking, the match model, resolution, judgements and merges."""
