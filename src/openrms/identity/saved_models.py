@@ -1,0 +1,67 @@
+"""Trained match models in the database, versioned; the newest of a type is the one in use.
+
+Until an index trains its own (`openrms resolve`), the model shipped with OpenRMS is used. Models are cached
+per database and version, since real-time matching needs one on every write.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select
+
+from openrms.identity.model import MatchModel, default_model
+from openrms.store.tables import match_model
+
+_cache: dict[tuple[str, str, int], MatchModel] = {}
+
+
+def current_model(conn: Connection, entity_type: str = "person") -> MatchModel:
+    version = conn.execute(
+        select(func.max(match_model.c.version)).where(match_model.c.entity_type == entity_type)
+    ).scalar()
+    if version is None:
+        return _shipped()
+    key = (str(conn.engine.url), entity_type, version)
+    model = _cache.get(key)
+    if model is None:
+        row = conn.execute(
+            select(match_model.c.model, match_model.c.summary).where(
+                match_model.c.entity_type == entity_type, match_model.c.version == version
+            )
+        ).one()
+        model = MatchModel.from_document(row.model, version=version, summary=row.summary)
+        _cache[key] = model
+    return model
+
+
+_default: list[MatchModel] = []
+
+
+def _shipped() -> MatchModel:
+    if not _default:
+        _default.append(default_model())
+    return _default[0]
+
+
+def save_model(conn: Connection, model: MatchModel, *, by: str, summary: dict[str, Any] | None = None) -> int:
+    """Store `model` as the next version of its type; returns the version."""
+    version = (
+        conn.execute(
+            select(func.max(match_model.c.version)).where(match_model.c.entity_type == model.entity_type)
+        ).scalar()
+        or 0
+    ) + 1
+    conn.execute(
+        insert(match_model).values(
+            entity_type=model.entity_type,
+            version=version,
+            created_at=dt.datetime.now(dt.UTC),
+            created_by=by,
+            model=model.as_document(),
+            summary={**model.summary, **(summary or {})},
+        )
+    )
+    model.version = version
+    return version
