@@ -349,7 +349,13 @@ def test_master_show(cli):
     master = cli.json("master", "show", created["master_id"])
     assert master["id"] == created["master_id"]
     assert [r["id"] for r in master["records"]] == [created["id"]]
-    assert master["golden"]["surname"] == {"value": "Smith", "record_id": created["id"], "agency": "LOCAL"}
+    assert master["golden"]["surname"] == {
+        "value": "Smith",
+        "record_id": created["id"],
+        "agency": "LOCAL",
+        "source_system": "CLI",
+        "rule": "most_recent",
+    }
     assert [(lk["link_type"], lk["to_id"]) for lk in master["links"]] == [("SUSPECT", crime)]
     missing = cli.run("master", "show", "0" * 24, expect=2)
     assert "0" * 24 in missing.stderr

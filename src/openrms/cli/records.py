@@ -1,4 +1,4 @@
-"""`openrms record ...`, `openrms link ...` and `openrms master ...`: the store from the command line."""
+"""`openrms record ...` and `openrms link ...`: the store from the command line."""
 
 from __future__ import annotations
 
@@ -16,13 +16,11 @@ from openrms.schema.types import LONDON
 from openrms.store import links as link_store
 from openrms.store import records as writes
 from openrms.store import views
-from openrms.store.masters import master_view
 from openrms.store.provenance import Provenance
 from openrms.store.scope import Unrestricted
 
 record_app = typer.Typer(help="Create, read and change source records.", no_args_is_help=True)
 link_app = typer.Typer(help="Link records to each other.", no_args_is_help=True)
-master_app = typer.Typer(help="Master entities: clusters of source records.", no_args_is_help=True)
 
 Agency = Annotated[str, typer.Option(help="Owning agency code, e.g. WYP")]
 System = Annotated[str, typer.Option("--source-system", help="Source system name")]
@@ -205,10 +203,3 @@ def link_show(link_id: str, db: DbOption = None) -> None:
     """Print a link (JSON): its type, ends, validity dates and provenance."""
     with reported(), open_db(db).read() as conn:
         print_json(link_store.get_link(conn, link_id, Unrestricted("cli")))
-
-
-@master_app.command("show")
-def master_show(master_id: str, db: DbOption = None) -> None:
-    """A master with its source records, golden view and links."""
-    with reported(), open_db(db).read() as conn:
-        print_json(master_view(conn, master_id, Unrestricted("cli")))

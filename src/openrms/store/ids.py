@@ -34,3 +34,8 @@ def master_id_for(record: str) -> str:
 
 def new_source_key() -> str:
     return uuid.uuid4().hex
+
+
+def split_master_id(record: str, event: str) -> str:
+    """A new master for a record split off the master it started in (so that master keeps the rest)."""
+    return _digest("master", record, event)

@@ -7,6 +7,7 @@ gave it; survivorship rules in the identity package refine that choice.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection, and_, select
@@ -29,8 +30,16 @@ def golden(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return chosen
 
 
-def master_view(conn: Connection, master_id: str, scope: ReadScope) -> dict[str, Any]:
-    """A master with the source records and links the caller may see; NotFound if they may see none."""
+Golden = Callable[[str, list[dict[str, Any]]], dict[str, dict[str, Any]]]
+
+
+def master_view(
+    conn: Connection, master_id: str, scope: ReadScope, *, choose: Golden | None = None
+) -> dict[str, Any]:
+    """A master with the source records and links the caller may see; NotFound if they may see none.
+
+    `choose(entity_type, records)` makes the golden view (the identity package passes its survivorship
+    rules); without it each field takes the most recent value (`golden`)."""
     head = conn.execute(select(master).where(master.c.id == master_id)).first()
     if head is None:
         raise NotFound(f"no master {master_id}")
@@ -58,7 +67,7 @@ def master_view(conn: Connection, master_id: str, scope: ReadScope) -> dict[str,
     if not rows:
         raise NotFound(f"no master {master_id}")
     records = [_view(r) for r in rows]
-    gold = golden(records)
+    gold = choose(head.entity_type, records) if choose else golden(records)
     return {
         "id": head.id,
         "entity_type": head.entity_type,

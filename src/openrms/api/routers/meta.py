@@ -1,4 +1,4 @@
-"""Health, the schema registry as JSON, and master views."""
+"""Health and the schema registry as JSON."""
 
 from __future__ import annotations
 
@@ -7,18 +7,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Response
 
 from openrms import __version__
-from openrms.api.deps import database, read_scope
+from openrms.api.deps import database
 from openrms.api.responses import JSON
 from openrms.errors import NotFound
 from openrms.schema import registry
 from openrms.store import migrate
 from openrms.store.database import Database
-from openrms.store.masters import master_view
-from openrms.store.scope import ReadScope
 
 router = APIRouter()
 Db = Annotated[Database, Depends(database)]
-Scope = Annotated[ReadScope, Depends(read_scope)]
 
 
 @router.get("/health", tags=["meta"], summary="Liveness and database reachability (503 until migrated)")
@@ -44,11 +41,3 @@ def schema_entity(entity_type: str) -> dict[str, Any]:
     if entity_type not in registry().entity_types:
         raise NotFound(f"no entity type {entity_type!r}; known: {', '.join(sorted(registry().entity_types))}")
     return registry().entity(entity_type).as_dict()
-
-
-@router.get(
-    "/masters/{master_id}", tags=["masters"], summary="A master: its source records, golden view, links"
-)
-def get_master(master_id: str, db: Db, scope: Scope) -> dict[str, Any]:
-    with db.read() as conn:
-        return JSON(master_view(conn, master_id, scope))
