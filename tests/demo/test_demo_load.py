@@ -49,3 +49,36 @@ def test_demo_command_without_serving(tmp_path):
     assert "Demo loaded" in result.output
     again = CliRunner().invoke(app, ["demo", "--no-serve", "--db", str(target)])
     assert again.exit_code == 0 and "already holds the demo" in " ".join(again.output.split())
+
+
+def test_demo_people_resolve_to_one_master_each(db):
+    """The demo's several source systems key the same people again and again; loading them leaves each
+    synthetic individual with one master (pairwise, against the generator's truth), and doubtful pairs wait
+    for review."""
+    from sqlalchemy import select
+
+    from openrms.identity.judgements import review_queue
+    from openrms.store.tables import record
+
+    summary = load_demo(db, people=1500, max_crimes=100)
+    with db.read() as conn:
+        master_of = dict(
+            conn.execute(
+                select(record.c.id, record.c.master_id).where(record.c.entity_type == "person")
+            ).all()
+        )
+        queued = review_queue(conn, entity_type="person", limit=5)
+    truth = summary.truth
+    assert set(truth) <= set(master_of)
+
+    def pairs(groups: Counter) -> int:
+        return sum(n * (n - 1) // 2 for n in groups.values())
+
+    together = pairs(Counter((master_of[r], truth[r]) for r in truth))
+    precision = together / pairs(Counter(master_of[r] for r in truth))
+    recall = together / pairs(Counter(truth.values()))
+    assert precision >= 0.99, precision
+    assert recall >= 0.97, recall
+    one_master = Counter(len({master_of[r] for r in truth if truth[r] == ind}) for ind in set(truth.values()))
+    assert one_master[1] / sum(one_master.values()) >= 0.98, one_master
+    assert queued, "uncertain pairs wait in the review queue"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+import openrms.identity.hooks  # noqa: F401  (every write through the API maintains the master index)
 from openrms import __version__
 from openrms.api import problems
-from openrms.api.routers import imports, links, meta, records
+from openrms.api.routers import imports, links, masters, match, meta, records
 from openrms.store.database import Database
 
 
@@ -21,6 +22,6 @@ def create_app(db: Database | str | None = None) -> FastAPI:
     )
     app.state.db = database
     problems.install(app)
-    for router in (meta.router, records.router, links.router, imports.router):
+    for router in (meta.router, records.router, links.router, masters.router, match.router, imports.router):
         app.include_router(router)
     return app

@@ -16,10 +16,13 @@ from rich.progress import (
 )
 from rich.table import Table
 
+import openrms.identity.hooks  # noqa: F401  (every write from the command line maintains the master index)
 from openrms import __version__
 from openrms.cli.common import DbOption, console, open_db, out, print_json, reported
+from openrms.cli.identity import match_command, resolve_command
 from openrms.cli.imports import import_command, quarantine_app
-from openrms.cli.records import link_app, master_app, record_app
+from openrms.cli.masters import master_app, review_app
+from openrms.cli.records import link_app, record_app
 from openrms.errors import NotFound
 from openrms.schema import FieldDef, registry
 from openrms.store import migrate
@@ -36,8 +39,12 @@ app = typer.Typer(
 app.add_typer(record_app, name="record")
 app.add_typer(link_app, name="link")
 app.add_typer(master_app, name="master")
+app.add_typer(master_app, name="masters", hidden=True)  # `openrms masters export ...` reads naturally too
+app.add_typer(review_app, name="review")
 app.add_typer(quarantine_app, name="quarantine")
 app.command("import")(import_command)
+app.command("match")(match_command)
+app.command("resolve")(resolve_command)
 
 DEMO_DB = "openrms-demo.db"
 

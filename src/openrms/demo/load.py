@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
+import openrms.identity.hooks  # noqa: F401  (the demo's records resolve to masters as they load)
 from openrms.demo import policeuk
 from openrms.demo.synthetic import CrimeRef, generate
 from openrms.store import ids

@@ -34,7 +34,7 @@ class Clustering:
     """The outcome of scoring and clustering: a cluster label per record, and the pairs that were judged."""
 
     cluster_of: dict[str, str]
-    edges: list[tuple[str, str, float]]  # pairs at or above the match threshold
+    edges: list[tuple[str, str, float]]  # pairs the model put at or above the match threshold
     doubtful: list[tuple[str, str, float]]  # pairs between the review and match thresholds
     pairs_scored: int
     timings: dict[str, float] = field(default_factory=dict)
@@ -122,11 +122,16 @@ def cluster(
 
     t = time.perf_counter()
     ids = [row[0] for row in con.execute("SELECT unique_id FROM features").fetchall()]
-    refused = {_pair(a, b) for a, b in different}
-    edges = [(a, b, p) for a, b, p in scored if p >= model.match_at and _pair(a, b) not in refused]
-    edges += [(*_pair(a, b), 1.0) for a, b in same]
+    apart = {_pair(a, b) for a, b in different}
+    ranked = sorted((p, a, b) for a, b, p in scored if p >= model.match_at and _pair(a, b) not in apart)
+    # People's "same" first, then the model's edges, strongest first: an edge that would put two records a
+    # person called different into one cluster is refused and waits for review instead.
+    order = [_pair(a, b) for a, b in same] + [(a, b) for _, a, b in reversed(ranked)]
+    cluster_of, refused = connected_components(ids, order, apart)
+    skipped = set(refused)
+    edges = [(a, b, p) for p, a, b in ranked if (a, b) not in skipped]
     doubtful = [(a, b, p) for a, b, p in scored if model.review_at <= p < model.match_at]
-    cluster_of = connected_components(ids, ((a, b) for a, b, _ in edges))
+    doubtful += [(a, b, p) for p, a, b in ranked if (a, b) in skipped]
     timings["cluster"] = time.perf_counter() - t
     con.close()
     return Clustering(cluster_of, edges, doubtful, pairs_scored, timings), model
@@ -151,9 +156,20 @@ def _pair(a: str, b: str) -> tuple[str, str]:
     return (a, b) if a < b else (b, a)
 
 
-def connected_components(ids: Sequence[str], edges: Iterable[tuple[str, str]]) -> dict[str, str]:
-    """Cluster label (the smallest id in the cluster) per id, by union-find."""
+def connected_components(
+    ids: Sequence[str],
+    edges: Iterable[tuple[str, str]],
+    apart: Iterable[tuple[str, str]] = (),
+) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """Cluster label (the smallest id in the cluster) per id, by union-find over `edges` taken in order,
+    never joining two components that hold a pair of `apart` (a person said they are different); returns
+    the labels and the edges refused for that reason."""
     parent: dict[str, str] = {}
+    avoid: dict[str, set[str]] = defaultdict(set)
+    for a, b in apart:
+        avoid[a].add(b)
+        avoid[b].add(a)
+    marked: dict[str, set[str]] = {r: {r} for r in avoid}  # root -> its members that have an `apart` pair
 
     def find(x: str) -> str:
         root = x
@@ -163,14 +179,19 @@ def connected_components(ids: Sequence[str], edges: Iterable[tuple[str, str]]) -
             parent[x], x = root, parent[x]
         return root
 
+    refused: list[tuple[str, str]] = []
     for a, b in edges:
         ra, rb = find(a), find(b)
-        if ra != rb:
-            if ra < rb:
-                parent[rb] = ra
-            else:
-                parent[ra] = rb
-    return {i: find(i) for i in ids}
+        if ra == rb:
+            continue
+        if any(find(y) == rb for x in marked.get(ra, ()) for y in avoid[x]):
+            refused.append((a, b))
+            continue
+        keep, gone = (ra, rb) if ra < rb else (rb, ra)
+        parent[gone] = keep
+        if gone in marked:
+            marked.setdefault(keep, set()).update(marked.pop(gone))
+    return {i: find(i) for i in ids}, refused
 
 
 def plan_membership(cluster_of: Mapping[str, str], master_of: Mapping[str, str]) -> dict[str, str]:
@@ -230,3 +251,172 @@ def keys_table(rows: Iterable[tuple[str, str]]) -> Any:
 
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+# ---- the whole index, in the database ----
+
+
+def resolve_all(
+    db: Any,
+    *,
+    entity_type: str = "person",
+    retrain: bool = True,
+    by: str = "openrms resolve",
+    progress: Any = None,
+) -> dict[str, Any]:
+    """(Re)train the model and re-resolve every live record of `entity_type`; returns the report."""
+    from sqlalchemy import Text, and_, cast, select
+
+    from openrms.identity import judgements, membership
+    from openrms.identity.saved_models import current_model, save_model
+    from openrms.store.tables import judgement, match_features, match_key, record
+
+    if entity_type != "person":
+        raise ValueError(
+            "batch resolution trains a model for persons; other types resolve by rules in real time"
+        )
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    _step(progress, "reading the index")
+    with db.read() as conn:
+        rows = conn.execute(
+            select(match_features.c.record_id, cast(match_features.c.features, Text), record.c.master_id)
+            .join(record, record.c.id == match_features.c.record_id)
+            .where(match_features.c.entity_type == entity_type, record.c.deleted.is_(False))
+        ).all()
+        master_of = {rid: mid for rid, _, mid in rows}
+        feats = features_table((rid, text) for rid, text, _ in rows)
+        del rows
+        keys = keys_table(
+            (k, rid)
+            for k, rid in conn.execute(
+                select(match_key.c.key, match_key.c.record_id).where(match_key.c.entity_type == entity_type)
+            )
+            if rid in master_of
+        )
+        person = conn.execute(
+            select(judgement.c.record_a, judgement.c.record_b, judgement.c.decision).where(
+                and_(
+                    judgement.c.current.is_(True),
+                    judgement.c.by_kind == "person",
+                    judgement.c.entity_type == entity_type,
+                )
+            )
+        ).all()
+        model = None if retrain else current_model(conn, entity_type)
+    timings["read"] = time.perf_counter() - t
+    if len(master_of) < 2:
+        return {"records": len(master_of), "note": "nothing to resolve"}
+    _step(progress, "training and scoring" if retrain else "scoring")
+    clustering, model = cluster(
+        feats,
+        keys,
+        model=model,
+        same=[(a, b) for a, b, d in person if d == "same" and a in master_of and b in master_of],
+        different=[(a, b) for a, b, d in person if d == "different"],
+    )
+    timings.update(clustering.timings)
+    _step(progress, "applying membership changes")
+    t = time.perf_counter()
+    at = now()
+    with db.write() as conn:
+        if retrain:
+            save_model(conn, model, by=by)
+        current = {}
+        ids = list(master_of)
+        for start in range(0, len(ids), 5000):
+            chunk = ids[start : start + 5000]
+            current.update(
+                conn.execute(select(record.c.id, record.c.master_id).where(record.c.id.in_(chunk))).all()
+            )
+        moves = plan_membership({r: c for r, c in clustering.cluster_of.items() if r in current}, current)
+        who = f"{by} (model person v{model.version})"
+        event = membership.apply_moves(conn, moves, entity_type=entity_type, action="resolve", by=who, now=at)
+        verdicts = [
+            {
+                "record_a": a,
+                "record_b": b,
+                "decision": decision,
+                "by_kind": "model",
+                "by": who,
+                "probability": round(p, 6),
+                "model_version": model.version,
+            }
+            for decision, pairs in (("same", clustering.edges), ("review", clustering.doubtful))
+            for a, b, p in pairs
+        ]
+        judgements.record_judgements(conn, verdicts, now=at)
+    timings["apply"] = time.perf_counter() - t
+    before = Counter(current.values())
+    after = Counter(current[r] if r not in moves else moves[r] for r in current)
+    sources: dict[str, set[str]] = defaultdict(set)
+    for rid, target in moves.items():
+        sources[current[rid]].add(target)
+    return {
+        "records": len(master_of),
+        "model_version": model.version,
+        "pairs_scored": clustering.pairs_scored,
+        "masters_before": len(before),
+        "masters_after": len(after),
+        "masters_created": len(set(after) - set(before)),
+        "masters_merged": len(set(before) - set(after)),
+        "masters_split": sum(1 for m, targets in sources.items() if m in after or len(targets) > 1),
+        "records_moved": len(moves),
+        "pairs_linked": len(clustering.edges),
+        "pairs_queued": len(clustering.doubtful),
+        "event_id": event,
+        "seconds": {k: round(v, 2) for k, v in timings.items()},
+    }
+
+
+def _step(progress: Any, message: str) -> None:
+    if progress is not None:
+        progress(message)
+
+
+def reindex_all(db: Any, *, entity_type: str | None = None, batch: int = 20_000) -> int:
+    """Recompute every live record's features and blocking keys (after normalisation changes, or for
+    records written without the write hook); membership is untouched. Returns the records indexed."""
+    from sqlalchemy import and_, delete, select
+
+    from openrms.identity.features import MATCHED_TYPES
+    from openrms.identity.index import index_of
+    from openrms.store.tables import match_features, match_key, record, record_version
+
+    types = [entity_type] if entity_type else list(MATCHED_TYPES)
+    done = 0
+    with db.write() as conn:
+        conn.execute(delete(match_key).where(match_key.c.entity_type.in_(types)))
+        conn.execute(delete(match_features).where(match_features.c.entity_type.in_(types)))
+    with db.read() as conn:
+        rows = conn.execute(
+            select(record.c.id, record.c.entity_type, record_version.c.data)
+            .join(
+                record_version,
+                and_(
+                    record_version.c.record_id == record.c.id,
+                    record_version.c.version == record.c.current_version,
+                ),
+            )
+            .where(record.c.entity_type.in_(types), record.c.deleted.is_(False))
+            .execution_options(yield_per=batch)
+        )
+        pending = []
+        for rid, etype, data in rows:
+            item = index_of(rid, etype, data)
+            if item is not None:
+                pending.append(item)
+            if len(pending) >= batch:
+                done += _write_index_batch(db, pending)
+                pending = []
+        done += _write_index_batch(db, pending)
+    return done
+
+
+def _write_index_batch(db: Any, items: list[Any]) -> int:
+    from openrms.identity.index import write_index
+
+    if items:
+        with db.write() as conn:
+            write_index(conn, items, replace=False)
+    return len(items)

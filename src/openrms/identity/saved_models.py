@@ -7,6 +7,7 @@ per database and version, since real-time matching needs one on every write.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
@@ -17,10 +18,26 @@ from openrms.store.tables import match_model
 _cache: dict[tuple[str, str, int], MatchModel] = {}
 
 
-def current_model(conn: Connection, entity_type: str = "person") -> MatchModel:
+# How long a process trusts the newest version it saw before asking again: real-time matching asks on every
+# call, and a model changes only when `openrms resolve` trains one (this process's saves are seen at once).
+RECHECK_SECONDS = 5.0
+_latest: dict[tuple[str, str], tuple[int | None, float]] = {}
+
+
+def _latest_version(conn: Connection, entity_type: str) -> int | None:
+    key = (str(conn.engine.url), entity_type)
+    seen = _latest.get(key)
+    if seen is not None and time.monotonic() - seen[1] < RECHECK_SECONDS:
+        return seen[0]
     version = conn.execute(
         select(func.max(match_model.c.version)).where(match_model.c.entity_type == entity_type)
     ).scalar()
+    _latest[key] = (version, time.monotonic())
+    return version
+
+
+def current_model(conn: Connection, entity_type: str = "person") -> MatchModel:
+    version = _latest_version(conn, entity_type)
     if version is None:
         return _shipped()
     key = (str(conn.engine.url), entity_type, version)
@@ -64,4 +81,5 @@ def save_model(conn: Connection, model: MatchModel, *, by: str, summary: dict[st
         )
     )
     model.version = version
+    _latest.pop((str(conn.engine.url), model.entity_type), None)
     return version

@@ -16,14 +16,18 @@ from sqlalchemy import Connection
 
 
 class Written(NamedTuple):
-    """A record as it stands after a write: `data` is None when the write retracted it."""
+    """A record as it stands after a write: `data` is None when the write retracted it. `extras` holds what
+    the prepare hooks computed for it, by hook name (empty when it was not prepared here)."""
 
     id: str
     entity_type: str
     data: Mapping[str, Any] | None
+    extras: Mapping[str, Any] = {}
 
 
-AfterWrite = Callable[[Connection, list[Written], dt.datetime], None]
+# A write hook may move records to other masters (the master index does); it returns those moves, record id
+# -> new master id, so the write's outcome names each record's master as it stands after the write.
+AfterWrite = Callable[[Connection, list[Written], dt.datetime], Mapping[str, str] | None]
 _after_write: list[AfterWrite] = []
 
 
@@ -34,7 +38,29 @@ def on_write(hook: AfterWrite) -> AfterWrite:
     return hook
 
 
-def records_written(conn: Connection, written: list[Written], now: dt.datetime) -> None:
+# Work on a record that needs no database (the master index's features and keys), done when the record is
+# prepared: in bulk loads that is in a worker process, before the write lock is taken, so the lock is held
+# only for the work that needs the database.
+Prepare = Callable[[str, str, Mapping[str, Any]], Any]  # (record id, entity type, data) -> extra
+_on_prepare: dict[str, Prepare] = {}
+
+
+def on_prepare(name: str, hook: Prepare) -> None:
+    """Register `hook` to run on every record as it is prepared; its result reaches the write hooks as
+    `Written.extras[name]`."""
+    _on_prepare[name] = hook
+
+
+def prepare_extras(record_id: str, entity_type: str, data: Mapping[str, Any]) -> Mapping[str, Any]:
+    if not _on_prepare:
+        return {}
+    return {name: hook(record_id, entity_type, data) for name, hook in _on_prepare.items()}
+
+
+def records_written(conn: Connection, written: list[Written], now: dt.datetime) -> dict[str, str]:
+    """Run the write hooks; returns the master changes they made (record id -> new master id)."""
+    moved: dict[str, str] = {}
     if written:
         for hook in _after_write:
-            hook(conn, written, now)
+            moved.update(hook(conn, written, now) or {})
+    return moved

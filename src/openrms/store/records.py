@@ -23,7 +23,7 @@ from openrms.schema import registry, validator
 from openrms.store import ids
 from openrms.store.bulk import Encoder, insert_tuples
 from openrms.store.database import Database
-from openrms.store.hooks import Written, records_written
+from openrms.store.hooks import Written, prepare_extras, records_written
 from openrms.store.provenance import Provenance, ProvenanceChecker
 from openrms.store.tables import MAX_VERSION, master, record, record_version
 
@@ -78,6 +78,7 @@ class PreparedRecord:
     record_row: tuple[Any, ...]
     version_row: tuple[Any, ...]  # as version 1; `_next_version` puts the real number in column 1
     data: Mapping[str, Any]  # the validated data, for the write hooks (the master index's keys)
+    extras: Mapping[str, Any]  # what the prepare hooks computed (store.hooks)
 
 
 def content_hash(data: Mapping[str, Any], provenance: Provenance) -> str:
@@ -182,6 +183,7 @@ class Preparer:
                 enc.json([w.as_dict() for w in issues]) if issues else None,
             ),
             clean,
+            prepare_extras(record_id, item.entity_type, clean),
         )
 
 
@@ -205,7 +207,18 @@ def write_prepared(
     conn: Connection, prepared: list[PreparedRecord], now: dt.datetime, *, upsert: bool = True
 ) -> list[WriteOutcome]:
     """Write records made by `Preparer` (for pipelines that prepare elsewhere)."""
-    return _apply_upsert(conn, prepared, now) if upsert else _insert_new(conn, prepared)
+    if upsert:
+        return _apply_upsert(conn, prepared, now)
+    outcomes = _insert_new(conn, prepared)
+    moved = records_written(conn, [Written(p.id, p.entity_type, p.data, p.extras) for p in prepared], now)
+    return _with_masters(outcomes, moved)
+
+
+def _with_masters(outcomes: list[WriteOutcome], moved: Mapping[str, str]) -> list[WriteOutcome]:
+    """Outcomes naming each record's master after the write hooks (the master index) have run."""
+    for outcome in outcomes:
+        outcome.master_id = moved.get(outcome.id, outcome.master_id)
+    return outcomes
 
 
 def _insert_new(conn: Connection, batch: list[PreparedRecord]) -> list[WriteOutcome]:
@@ -249,10 +262,7 @@ def create_records(
 ) -> list[WriteOutcome]:
     """Create new records, each its own master; Conflict if any source key already has a record."""
     now = now or dt.datetime.now(dt.UTC)
-    prepared = prepare(items, now, conn.dialect.name)
-    outcomes = _insert_new(conn, prepared)
-    records_written(conn, [Written(p.id, p.entity_type, p.data) for p in prepared], now)
-    return outcomes
+    return write_prepared(conn, prepare(items, now, conn.dialect.name), now, upsert=False)
 
 
 def create_record(conn: Connection, item: NewRecord, now: dt.datetime | None = None) -> WriteOutcome:
@@ -286,8 +296,10 @@ def _apply_upsert(conn: Connection, prepared: list[PreparedRecord], now: dt.date
     for out in _insert_new(conn, list(fresh.values())):
         outcomes[out.id] = out
     changed = {p.id: p for p in prepared if outcomes[p.id].status != "unchanged"}
-    records_written(conn, [Written(p.id, p.entity_type, p.data) for p in changed.values()], now)
-    return [outcomes[p.id] for p in prepared]
+    moved = records_written(
+        conn, [Written(p.id, p.entity_type, p.data, p.extras) for p in changed.values()], now
+    )
+    return _with_masters([outcomes[p.id] for p in prepared], moved)
 
 
 def bulk_write(
@@ -437,8 +449,8 @@ def update_record(
             _next_version(conn, p, expected_version, now)  # raises the 409 with the facts
         return WriteOutcome(p.id, p.entity_type, "unchanged", row.current_version, row.master_id)
     version = _next_version(conn, p, expected_version, now)
-    records_written(conn, [Written(p.id, p.entity_type, p.data)], now)
-    return WriteOutcome(p.id, p.entity_type, "updated", version, row.master_id, p.warnings)
+    moved = records_written(conn, [Written(p.id, p.entity_type, p.data, p.extras)], now)
+    return WriteOutcome(p.id, p.entity_type, "updated", version, moved.get(p.id, row.master_id), p.warnings)
 
 
 def merge_patch(current: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,326 @@
+"""Real-time resolution: every written record finds its master, and `match` checks one before it is saved.
+
+For each record written, candidates come from the blocking index, are scored (persons by the trained model,
+other types by their rules), and then: the record joins the best candidate's master at or above the match
+threshold; pairs between the review and match thresholds wait in the review queue; below, the record stays
+its own master. A person's "different" judgement is never overridden, and a record that already shares its
+master with others is not moved by the model (only queued): the model never undoes a person's merge.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, or_, select
+
+from openrms.errors import BadRequest
+from openrms.identity import judgements, membership
+from openrms.identity.features import RULE_TYPES, Features
+from openrms.identity.index import Candidate, Indexed, candidate_ids, candidates, index_of, write_index
+from openrms.identity.model import MatchModel, grade
+from openrms.identity.saved_models import current_model
+from openrms.store.hooks import Written
+from openrms.store.scope import ReadScope
+from openrms.store.tables import judgement, record
+
+
+def rule_score(entity_type: str, a: Features, b: Features) -> tuple[float, list[dict[str, Any]]]:
+    """Rule types: a shared key is a match unless a conflicting feature (another VIN, UPRN...) differs."""
+    _, key_names, conflicts = RULE_TYPES[entity_type]
+    for name in conflicts:
+        if a.get(name) and b.get(name) and a[name] != b[name]:
+            return 0.0, [{"comparison": name, "level": "different", "rule": "conflict"}]
+    agree = [name for name in key_names if a.get(name) and a.get(name) == b.get(name)]
+    if not agree:
+        return 0.0, []
+    return 1.0, [{"comparison": name, "level": "exact", "rule": "same normalised value"} for name in agree]
+
+
+class Scorer:
+    """Scores pairs of one entity type, with the model in use for persons."""
+
+    def __init__(self, conn: Connection, entity_type: str) -> None:
+        self.entity_type = entity_type
+        self.model: MatchModel | None = current_model(conn) if entity_type == "person" else None
+
+    @property
+    def thresholds(self) -> tuple[float, float]:
+        return (self.model.match_at, self.model.review_at) if self.model else (1.0, 1.0)
+
+    def score(self, a: Features, b: Features) -> float:
+        if self.model is not None:
+            from openrms.identity.model import probability
+
+            return probability(self.model.weight(a, b))
+        return rule_score(self.entity_type, a, b)[0]
+
+    def explain(self, a: Features, b: Features) -> tuple[float, list[dict[str, Any]]]:
+        if self.model is not None:
+            return self.model.explain(a, b)
+        return rule_score(self.entity_type, a, b)
+
+    @property
+    def by(self) -> str:
+        return f"model person v{self.model.version}" if self.model else f"rules {self.entity_type}"
+
+
+def _scored(
+    conn: Connection, scorer: Scorer, items: Sequence[Indexed], scope: ReadScope | None = None
+) -> dict[str, list[tuple[float, Candidate]]]:
+    """For each item, its candidates scored, best first (the item itself excluded)."""
+    blocks = candidate_ids(conn, (k for i in items for k in i.keys))
+    wanted = {i.id: {rid for k in i.keys for rid in blocks.get(k, ())} - {i.id} for i in items}
+    found = candidates(conn, {rid for ids in wanted.values() for rid in ids}, scope)
+    out: dict[str, list[tuple[float, Candidate]]] = {}
+    for item in items:
+        scored = [
+            (scorer.score(item.features, found[c].features), found[c]) for c in wanted[item.id] if c in found
+        ]
+        scored.sort(key=lambda pair: (-pair[0], pair[1].id))
+        out[item.id] = scored
+    return out
+
+
+def on_records_written(conn: Connection, written: list[Written], now: dt.datetime) -> dict[str, str]:
+    """The store's write hook: index the records and resolve them; returns the records moved to a master."""
+    by_type: dict[str, list[Indexed]] = defaultdict(list)
+    dropped: list[str] = []
+    for w in written:
+        if w.data is None:
+            dropped.append(w.id)
+            continue
+        item = w.extras["identity"] if "identity" in w.extras else index_of(w.id, w.entity_type, w.data)
+        if item is not None:
+            by_type[w.entity_type].append(item)
+    if dropped:
+        write_index(conn, [], drop=dropped)
+    moved: dict[str, str] = {}
+    for entity_type, items in by_type.items():
+        write_index(conn, items)
+        moved.update(resolve(conn, entity_type, items, now))
+    return moved
+
+
+def resolve(conn: Connection, entity_type: str, items: Sequence[Indexed], now: dt.datetime) -> dict[str, str]:
+    """Join each of `items` to its best candidate's master, or queue the doubtful pairs; returns the moves
+    (record id -> master id).
+
+    A record that is alone in its master joins the best candidate's master at or above the match threshold;
+    other candidates at or above it that are alone in theirs join too (the new record shows they are one).
+    Masters of several records are never merged here: the pair waits for review or for `openrms resolve`.
+    All moves of one call are one master event, so they are undone together.
+    """
+    scorer = Scorer(conn, entity_type)
+    match_at, review_at = scorer.thresholds
+    scored = _scored(conn, scorer, items)
+    ids = [i.id for i in items]
+    master_of = _masters(conn, ids)
+    for ranked in scored.values():
+        for _, cand in ranked:
+            master_of.setdefault(cand.id, cand.master_id)
+    # A person's "different" between any two records in play (candidates too: a new record must not bring
+    # together two records a person called different), with the masters of the records judged against them.
+    refused = _person_different(conn, list(master_of))
+    master_of.update(_masters(conn, sorted({r for pair in refused for r in pair} - master_of.keys())))
+    size = _sizes(conn, set(master_of.values()))
+    pending = _judged_pairs(conn, ids)
+    moves: dict[str, str] = {}
+    verdicts: list[dict[str, Any]] = []
+
+    def move(record_id: str, target: str) -> None:
+        size[master_of[record_id]] -= 1
+        size[target] = size.get(target, 0) + 1
+        master_of[record_id] = moves[record_id] = target
+
+    for item in items:
+        target: str | None = None
+        for p, cand in scored[item.id]:
+            if p < review_at:
+                break
+            theirs = master_of[cand.id]
+            if theirs == master_of[item.id]:
+                continue
+            pair = (min(item.id, cand.id), max(item.id, cand.id))
+            if pair in refused or pair in pending:
+                continue
+            decision = "review"
+            mine = master_of[item.id]
+            if p < match_at:
+                pass
+            elif (
+                target is None
+                and size[mine] == 1
+                and not _refused_master(refused, item.id, theirs, master_of)
+            ):
+                move(item.id, theirs)
+                target, decision = theirs, "same"
+            elif (
+                target is not None
+                and size[theirs] == 1
+                and not _refused_master(refused, cand.id, target, master_of)
+            ):
+                move(cand.id, target)
+                decision = "same"
+            pending.add(pair)
+            verdicts.append(_verdict(scorer, item.features, cand.features, pair, decision, p))
+    if moves:
+        membership.apply_moves(conn, moves, entity_type=entity_type, action="resolve", by=scorer.by, now=now)
+    if verdicts:
+        judgements.record_judgements(conn, verdicts, now=now)
+    return moves
+
+
+def _verdict(
+    scorer: Scorer, a: Features, b: Features, pair: tuple[str, str], decision: str, p: float
+) -> dict[str, Any]:
+    _, why = scorer.explain(a, b)
+    return {
+        "record_a": pair[0],
+        "record_b": pair[1],
+        "decision": decision,
+        "by_kind": "model",
+        "by": scorer.by,
+        "probability": round(p, 6),
+        "model_version": scorer.model.version if scorer.model else None,
+        "explanation": {"why": why},
+    }
+
+
+def _masters(conn: Connection, ids: Sequence[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for start in range(0, len(ids), 500):
+        rows = conn.execute(
+            select(record.c.id, record.c.master_id).where(record.c.id.in_(ids[start : start + 500]))
+        )
+        out.update({rid: mid for rid, mid in rows})
+    return out
+
+
+def _sizes(conn: Connection, masters: set[str]) -> dict[str, int]:
+    """Records per master, for those of `masters`."""
+    wanted = sorted(masters)
+    sizes: dict[str, int] = dict.fromkeys(wanted, 0)
+    for start in range(0, len(wanted), 500):
+        rows = conn.execute(
+            select(record.c.master_id, func.count())
+            .where(record.c.master_id.in_(wanted[start : start + 500]))
+            .group_by(record.c.master_id)
+        )
+        sizes.update({mid: n for mid, n in rows})
+    return sizes
+
+
+def _judged_pairs(conn: Connection, ids: Sequence[str]) -> set[tuple[str, str]]:
+    """Pairs involving `ids` with a current judgement: the model does not judge them again."""
+    return _pairs(conn, ids, judgement.c.current.is_(True))
+
+
+def _person_different(conn: Connection, ids: Sequence[str]) -> set[tuple[str, str]]:
+    return _pairs(
+        conn,
+        ids,
+        and_(
+            judgement.c.current.is_(True),
+            judgement.c.by_kind == "person",
+            judgement.c.decision == "different",
+        ),
+    )
+
+
+def _pairs(conn: Connection, ids: Sequence[str], condition: Any) -> set[tuple[str, str]]:
+    out: set[tuple[str, str]] = set()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        rows = conn.execute(
+            select(judgement.c.record_a, judgement.c.record_b).where(
+                condition, or_(judgement.c.record_a.in_(chunk), judgement.c.record_b.in_(chunk))
+            )
+        )
+        out.update((a, b) for a, b in rows)
+    return out
+
+
+def _refused_master(
+    refused: set[tuple[str, str]], record_id: str, target: str, master_of: Mapping[str, str]
+) -> bool:
+    """Whether a person said `record_id` is different from some record now in `target`."""
+    for a, b in refused:
+        other = b if a == record_id else a if b == record_id else None
+        if other is not None and master_of.get(other) == target:
+            return True
+    return False
+
+
+# ---- checking a record without saving it ----
+
+
+def match(
+    conn: Connection,
+    entity_type: str,
+    data: Mapping[str, Any],
+    scope: ReadScope,
+    *,
+    limit: int = 10,
+) -> dict[str, Any]:
+    """Masters that `data` may describe, graded, each with its probability and why.
+
+    A candidate the caller may not see is reported only as a restricted record that may match, with the
+    agency to contact: nothing else about it (not its id, master or explanation) leaves this function.
+    """
+    item = index_of("", entity_type, data)
+    if item is None:
+        raise BadRequest(
+            f"records of type {entity_type!r} are not matched; matched types: person, "
+            + ", ".join(RULE_TYPES)
+        )
+    if not item.keys:
+        return {"entity_type": entity_type, "candidates": [], "restricted": [], "note": "nothing to match on"}
+    scorer = Scorer(conn, entity_type)
+    scored = _scored(conn, scorer, [item], scope)[item.id]
+    best: dict[str, tuple[float, Candidate]] = {}
+    restricted: dict[str, str] = {}
+    for p, cand in scored:
+        g = grade(p) if scorer.model else ("certain" if p >= 1.0 else None)
+        if g is None:
+            continue
+        if not cand.visible:
+            if cand.agency not in restricted or _rank(g) < _rank(restricted[cand.agency]):
+                restricted[cand.agency] = g
+            continue
+        if cand.master_id not in best:
+            best[cand.master_id] = (p, cand)
+    top = list(best.values())[:limit]
+    results = []
+    for _, cand in top:
+        prob, why = scorer.explain(item.features, cand.features)
+        results.append(
+            {
+                "master_id": cand.master_id,
+                "record_id": cand.id,
+                "title": cand.features.get("title"),
+                "agency": cand.agency,
+                "probability": round(prob, 6),
+                "grade": grade(prob) if scorer.model else "certain",
+                "why": why,
+            }
+        )
+    return {
+        "entity_type": entity_type,
+        "model_version": scorer.model.version if scorer.model else None,
+        "candidates": results,
+        "restricted": [
+            {
+                "grade": g,
+                "agency": agency,
+                "message": f"a restricted record may match; contact {agency}",
+            }
+            for agency, g in sorted(restricted.items())
+        ],
+    }
+
+
+def _rank(g: str) -> int:
+    return ("certain", "probable", "possible").index(g)
