@@ -376,7 +376,11 @@ def _step(progress: Any, message: str) -> None:
 
 def reindex_all(db: Any, *, entity_type: str | None = None, batch: int = 20_000) -> int:
     """Recompute every live record's features and blocking keys (after normalisation changes, or for
-    records written without the write hook); membership is untouched. Returns the records indexed."""
+    records written without the write hook); membership is untouched. Returns the records indexed.
+
+    Reads in short pages by record id rather than one long cursor: on SQLite a read transaction held open
+    while writing stops the WAL from being checkpointed, and it would grow by the size of the whole index.
+    """
     from sqlalchemy import and_, delete, select
 
     from openrms.identity.features import MATCHED_TYPES
@@ -388,29 +392,27 @@ def reindex_all(db: Any, *, entity_type: str | None = None, batch: int = 20_000)
     with db.write() as conn:
         conn.execute(delete(match_key).where(match_key.c.entity_type.in_(types)))
         conn.execute(delete(match_features).where(match_features.c.entity_type.in_(types)))
-    with db.read() as conn:
-        rows = conn.execute(
-            select(record.c.id, record.c.entity_type, record_version.c.data)
-            .join(
-                record_version,
-                and_(
-                    record_version.c.record_id == record.c.id,
-                    record_version.c.version == record.c.current_version,
-                ),
-            )
-            .where(record.c.entity_type.in_(types), record.c.deleted.is_(False))
-            .execution_options(yield_per=batch)
-        )
-        pending = []
-        for rid, etype, data in rows:
-            item = index_of(rid, etype, data)
-            if item is not None:
-                pending.append(item)
-            if len(pending) >= batch:
-                done += _write_index_batch(db, pending)
-                pending = []
-        done += _write_index_batch(db, pending)
-    return done
+    after = ""
+    while True:
+        with db.read() as conn:
+            rows = conn.execute(
+                select(record.c.id, record.c.entity_type, record_version.c.data)
+                .join(
+                    record_version,
+                    and_(
+                        record_version.c.record_id == record.c.id,
+                        record_version.c.version == record.c.current_version,
+                    ),
+                )
+                .where(record.c.entity_type.in_(types), record.c.deleted.is_(False), record.c.id > after)
+                .order_by(record.c.id)
+                .limit(batch)
+            ).all()
+        if not rows:
+            return done
+        after = rows[-1][0]
+        items = [item for rid, etype, data in rows if (item := index_of(rid, etype, data)) is not None]
+        done += _write_index_batch(db, items)
 
 
 def _write_index_batch(db: Any, items: list[Any]) -> int:
