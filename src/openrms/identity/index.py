@@ -43,10 +43,16 @@ def index_of(record_id: str, entity_type: str, data: Mapping[str, Any]) -> Index
 
 
 def write_index(
-    conn: Connection, items: Sequence[Indexed], *, replace: bool = True, drop: Iterable[str] = ()
+    conn: Connection,
+    items: Sequence[Indexed],
+    *,
+    replace: bool | Sequence[str] = True,
+    drop: Iterable[str] = (),
 ) -> None:
-    """Store features and keys of `items` (replacing what they had) and forget the records in `drop`."""
-    gone = [i.id for i in items] if replace else []
+    """Store features and keys of `items`, first forgetting what the records in `replace` had (all of
+    `items` when True: pass only the ids that may already be indexed, to save the look-ups) and the records
+    in `drop`."""
+    gone = [i.id for i in items] if replace is True else list(replace or [])
     gone += list(drop)
     for start in range(0, len(gone), CHUNK):
         chunk = gone[start : start + CHUNK]

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, func, or_, select
 
 from openrms.errors import BadRequest
 from openrms.identity import judgements, membership
@@ -88,6 +88,7 @@ def on_records_written(conn: Connection, written: list[Written], now: dt.datetim
     """The store's write hook: index the records and resolve them; returns the records moved to a master."""
     by_type: dict[str, list[Indexed]] = defaultdict(list)
     dropped: list[str] = []
+    created = {w.id for w in written if w.created}
     for w in written:
         if w.data is None:
             dropped.append(w.id)
@@ -99,12 +100,18 @@ def on_records_written(conn: Connection, written: list[Written], now: dt.datetim
         write_index(conn, [], drop=dropped)
     moved: dict[str, str] = {}
     for entity_type, items in by_type.items():
-        write_index(conn, items)
-        moved.update(resolve(conn, entity_type, items, now))
+        write_index(conn, items, replace=[i.id for i in items if i.id not in created])
+        moved.update(resolve(conn, entity_type, items, now, created))
     return moved
 
 
-def resolve(conn: Connection, entity_type: str, items: Sequence[Indexed], now: dt.datetime) -> dict[str, str]:
+def resolve(
+    conn: Connection,
+    entity_type: str,
+    items: Sequence[Indexed],
+    now: dt.datetime,
+    created: Set[str] = frozenset(),
+) -> dict[str, str]:
     """Join each of `items` to its best candidate's master, or queue the doubtful pairs; returns the moves
     (record id -> master id).
 
@@ -126,7 +133,7 @@ def resolve(conn: Connection, entity_type: str, items: Sequence[Indexed], now: d
     refused = _person_different(conn, list(master_of))
     master_of.update(_masters(conn, sorted({r for pair in refused for r in pair} - master_of.keys())))
     size = _sizes(conn, set(master_of.values()))
-    pending = _judged_pairs(conn, ids)
+    pending = _judged_pairs(conn, [i for i in ids if i not in created])  # new records have none yet
     moves: dict[str, str] = {}
     verdicts: list[dict[str, Any]] = []
 
@@ -219,15 +226,17 @@ def _judged_pairs(conn: Connection, ids: Sequence[str]) -> set[tuple[str, str]]:
 
 
 def _person_different(conn: Connection, ids: Sequence[str]) -> set[tuple[str, str]]:
-    return _pairs(
-        conn,
-        ids,
-        and_(
+    """Pairs touching `ids` that a person judged different. People make few such judgements, so all of them
+    are read (through the queue index) and filtered here: cheaper than looking every id up."""
+    wanted = set(ids)
+    rows = conn.execute(
+        select(judgement.c.record_a, judgement.c.record_b).where(
             judgement.c.current.is_(True),
-            judgement.c.by_kind == "person",
             judgement.c.decision == "different",
-        ),
+            judgement.c.by_kind == "person",
+        )
     )
+    return {(a, b) for a, b in rows if a in wanted or b in wanted}
 
 
 def _pairs(conn: Connection, ids: Sequence[str], condition: Any) -> set[tuple[str, str]]:

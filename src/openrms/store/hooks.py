@@ -23,6 +23,7 @@ class Written(NamedTuple):
     entity_type: str
     data: Mapping[str, Any] | None
     extras: Mapping[str, Any] = {}
+    created: bool = False  # first written by this write: nothing can refer to it yet
 
 
 # A write hook may move records to other masters (the master index does); it returns those moves, record id
@@ -64,3 +65,32 @@ def records_written(conn: Connection, written: list[Written], now: dt.datetime) 
         for hook in _after_write:
             moved.update(hook(conn, written, now) or {})
     return moved
+
+
+class WrittenLink(NamedTuple):
+    """A link as it stands after a write; `deleted` when the write retracted it."""
+
+    id: str
+    link_type: str
+    from_id: str
+    to_id: str
+    deleted: bool
+
+
+# Link hooks run inside every transaction that writes links (the search index copies an event's place onto
+# the event when its OCCURRED_AT link is written).
+AfterLinks = Callable[[Connection, list[WrittenLink], dt.datetime], None]
+_after_links: list[AfterLinks] = []
+
+
+def on_links_write(hook: AfterLinks) -> AfterLinks:
+    """Register `hook` (once) to run inside every transaction that writes links."""
+    if hook not in _after_links:
+        _after_links.append(hook)
+    return hook
+
+
+def links_written(conn: Connection, written: list[WrittenLink], now: dt.datetime) -> None:
+    if written:
+        for hook in _after_links:
+            hook(conn, written, now)

@@ -210,7 +210,9 @@ def write_prepared(
     if upsert:
         return _apply_upsert(conn, prepared, now)
     outcomes = _insert_new(conn, prepared)
-    moved = records_written(conn, [Written(p.id, p.entity_type, p.data, p.extras) for p in prepared], now)
+    moved = records_written(
+        conn, [Written(p.id, p.entity_type, p.data, p.extras, True) for p in prepared], now
+    )
     return _with_masters(outcomes, moved)
 
 
@@ -297,7 +299,7 @@ def _apply_upsert(conn: Connection, prepared: list[PreparedRecord], now: dt.date
         outcomes[out.id] = out
     changed = {p.id: p for p in prepared if outcomes[p.id].status != "unchanged"}
     moved = records_written(
-        conn, [Written(p.id, p.entity_type, p.data, p.extras) for p in changed.values()], now
+        conn, [Written(p.id, p.entity_type, p.data, p.extras, p.id in fresh) for p in changed.values()], now
     )
     return _with_masters([outcomes[p.id] for p in prepared], moved)
 
