@@ -122,9 +122,9 @@ def assert_problem(response: Any, status: int) -> dict[str, Any]:
 
 def test_candidates_are_graded_with_probability_master_title_and_why(client, db):
     john = create(client, {**JOHN, "pnc_id": PNC})
-    # Queued for review against John (year of birth only), so it stays a master of its own.
+    # Queued for review against John (a variant forename, year of birth only): a master of its own.
     partial = create(
-        client, {"forenames": "John", "surname": "Smith", "date_of_birth": "1985"}, source_system="RMS"
+        client, {"forenames": "Jon", "surname": "Smith", "date_of_birth": "1985"}, source_system="RMS"
     )
     assert partial["master_id"] != john["master_id"]
     before = counts(db)

@@ -366,3 +366,19 @@ def test_a_retracted_record_is_no_longer_a_candidate(db):
         assert conn.execute(select(match_features).where(match_features.c.record_id == a.id)).first() is None
     b = add(db, JOHN)
     assert master_of(db, b.id) == b.master_id
+
+
+def test_a_vague_record_between_two_people_joins_neither(db):
+    """"John Smith, born 1985-03" could be either of two John Smiths born that month, who are not each other:
+    it is ambiguous, so it joins neither (nor chains them together) and both pairs wait for review."""
+    first = add(db, {**JOHN, "date_of_birth": "1985-03-02"}, system="NICHE")
+    second = add(db, {**JOHN, "date_of_birth": "1985-03-24"}, system="RMS")
+    assert master_of(db, first.id) != master_of(db, second.id)
+    vague = add(db, {"forenames": "John", "surname": "Smith", "date_of_birth": "1985-03"}, system="CMS")
+    assert len({master_of(db, r.id) for r in (first, second, vague)}) == 3
+    with db.read() as conn:
+        queued = {
+            frozenset((item["records"]["a"]["id"], item["records"]["b"]["id"]))
+            for item in judgements.review_queue(conn, entity_type="person")
+        }
+    assert {frozenset((vague.id, first.id)), frozenset((vague.id, second.id))} <= queued

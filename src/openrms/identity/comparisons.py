@@ -89,11 +89,21 @@ def _overlap(left: str, right: str, label: str) -> Level:
     return Level(label, f'list_has_any("{left}_l", "{right}_r")', test)
 
 
+def _swapped_test(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    if a.get("fn") is not None and a.get("fn") == b.get("sn") and a.get("sn") == b.get("fn"):
+        return True
+    return (
+        a.get("fn_dm") is not None and a.get("fn_dm") == b.get("sn_dm") and a.get("sn_dm") == b.get("fn_dm")
+    )
+
+
 def _swapped() -> Level:
+    """Forename and surname written the other way round, as they are or sounding the same ("Whtie Brandon"
+    for "Brandon White")."""
     return Level(
         "forename and surname swapped",
-        '"fn_l" = "sn_r" AND "sn_l" = "fn_r"',
-        lambda a, b: a.get("fn") is not None and a.get("fn") == b.get("sn") and a.get("sn") == b.get("fn"),
+        '("fn_l" = "sn_r" AND "sn_l" = "fn_r") OR ("fn_dm_l" = "sn_dm_r" AND "sn_dm_l" = "fn_dm_r")',
+        _swapped_test,
     )
 
 
@@ -174,6 +184,11 @@ DATE_OF_BIRTH = Comparison(
             lambda a, b: "dob" in a and "dob" in b and Levenshtein.distance(a["dob"], b["dob"]) <= 1,
         ),
         Level(
+            "two digits differ",
+            'levenshtein("dob_l", "dob_r") <= 2',
+            lambda a, b: "dob" in a and "dob" in b and Levenshtein.distance(a["dob"], b["dob"]) <= 2,
+        ),
+        Level(
             "within two years",
             'abs("dob_y_l" - "dob_y_r") <= 2',
             lambda a, b: abs(a["dob_y"] - b["dob_y"]) <= 2,
@@ -185,25 +200,69 @@ DATE_OF_BIRTH = Comparison(
 SEX = Comparison("sex", ("sex",), (_null("sex"), _exact("sex"), _else()))
 
 
-def identifier(col: str, name: str) -> Comparison:
-    """A person identifier: agreeing is strong evidence, a different one strong evidence against."""
-    return Comparison(name, (col,), (_null(col), _exact(col), _typo(col, 1), _else()))
+def identifier(col: str, name: str, *, checked: bool = False) -> Comparison:
+    """A person identifier: agreeing is strong evidence, a different one strong evidence against. One with a
+    check character (PNC ID, CRO number) that passed validation cannot carry a typo: any difference is
+    another identifier; others can be mistyped by one or two characters."""
+    if checked:
+        return Comparison(name, (col,), (_null(col), _exact(col), _else()))
+    return Comparison(name, (col,), (_null(col), _exact(col), _typo(col, 1), _typo(col, 2), _else()))
 
 
 IDENTIFIERS = (
-    identifier("pnc", "pnc_id"),
-    identifier("cro", "cro_number"),
+    identifier("pnc", "pnc_id", checked=True),
+    identifier("cro", "cro_number", checked=True),
     identifier("ni", "ni_number"),
     identifier("pp", "passport_number"),
     identifier("dl", "driving_licence"),
     identifier("oid", "other_id"),
 )
 
+
+def _any_of(levels: tuple[Level, ...]) -> str:
+    return "(" + " OR ".join(f"({level.sql})" for level in levels) + ")"
+
+
+# A name and a date of birth that do not contradict each other: any forename level but "different", and a
+# date of birth that is missing, equal, swapped, partial or at most two digits off.
+_CONSISTENT_LEVELS = (FORENAME.levels[:-1], DATE_OF_BIRTH.levels[:6])
+_CONSISTENT_SQL = f"{_any_of(_CONSISTENT_LEVELS[0])} AND {_any_of(_CONSISTENT_LEVELS[1])}"
+
+
+def _consistent(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return FORENAME.level_of(a, b) < len(FORENAME.levels) - 1 and DATE_OF_BIRTH.level_of(a, b) < 6
+
+
+def _place(col: str, name: str, similar: float | None) -> Comparison:
+    """An address part the source holds for the person. Agreeing on it is evidence of identity only when
+    name and birth do not contradict it: a household shares an address, so agreement with someone of another
+    forename or birth date is its own level, which EM learns apart (it is rare among true matches)."""
+    levels = [
+        _null(col),
+        Level(
+            "exact, name and birth agree",
+            f'"{col}_l" = "{col}_r" AND {_CONSISTENT_SQL}',
+            lambda a, b: a[col] == b[col] and _consistent(a, b),
+        ),
+        Level(
+            "exact, another name or birth date (a household)",
+            f'"{col}_l" = "{col}_r"',
+            lambda a, b: a[col] == b[col],
+        ),
+    ]
+    if similar is not None:
+        levels.append(_jw(col, similar))
+    else:
+        levels.append(_typo(col, 1))
+    levels.append(_else())
+    return Comparison(name, (col,), tuple(levels))
+
+
 ADDRESS = (
-    Comparison("postcode", ("pc",), (_null("pc"), _exact("pc"), _typo("pc", 1), _else())),
-    Comparison("street", ("st",), (_null("st"), _exact("st"), _jw("st", 0.9), _else())),
-    Comparison("town", ("town",), (_null("town"), _exact("town"), _jw("town", 0.9), _else())),
-    Comparison("building_number", ("bno",), (_null("bno"), _exact("bno"), _else())),
+    _place("pc", "postcode", None),
+    _place("st", "street", 0.9),
+    _place("town", "town", 0.9),
+    _place("bno", "building_number", None),
 )
 
 PERSON: tuple[Comparison, ...] = (FORENAME, SURNAME, DATE_OF_BIRTH, SEX, *IDENTIFIERS, *ADDRESS)

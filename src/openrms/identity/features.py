@@ -130,6 +130,8 @@ def person_keys(f: Features) -> set[str]:
             keys.add(f"pc:{f['pc']}:s{sn_i}")
         if fn_i:
             keys.add(f"pc:{f['pc']}:f{fn_i}")
+        if f.get("dob"):
+            keys.add(f"pc:{f['pc']}:d{f['dob']}")  # both names mistyped, the place and the birth agree
     return keys
 
 

@@ -42,6 +42,9 @@ AGAINST = {
     ("sex", "different"): 1 / 10,
 }
 
+# A different address is weak evidence (people move), whatever EM makes of it.
+BOUNDS = {(name, "different"): (0.25, 1.0) for name in ("postcode", "street", "town", "building_number")}
+
 MIN_PRESENT = 50  # a comparison needs this many records with its features to be trained and used
 
 
@@ -61,6 +64,12 @@ class MatchModel:
 
     def __post_init__(self) -> None:
         by_name = {c.name: c for c in PERSON}
+        for name in self.comparisons:
+            if name not in by_name or len(self.bayes[name]) != len(by_name[name].levels):
+                raise ValueError(
+                    f"model version {self.version} was trained with another definition of comparison "
+                    f"{name!r}; train a new one with `openrms resolve`"
+                )
         self._active: list[tuple[Comparison, list[float]]] = [
             (by_name[name], [math.log2(b) for b in self.bayes[name]]) for name in self.comparisons
         ]
@@ -211,8 +220,11 @@ def train(table: Any, *, seed: int = 42, u_pairs: float = 2e6) -> MatchModel:
     linker.training.estimate_parameters_using_expectation_maximisation(
         'l."sn_dm" = r."sn_dm" AND l."fn_dm" = r."fn_dm"'
     )
-    if _has(comparisons, "pc"):
-        linker.training.estimate_parameters_using_expectation_maximisation('l."pc" = r."pc"')
+    # The address comparison reads names and dates too, so neither session above trains it. Pairs sharing an
+    # identifier are nearly all the same person: they teach it what a person's own address looks like.
+    shared = [f'l."{col}" = r."{col}"' for col in ("pnc", "ni", "pp", "dl", "oid") if _has(comparisons, col)]
+    if shared and _has(comparisons, "pc"):
+        linker.training.estimate_parameters_using_expectation_maximisation(" OR ".join(shared))
     settings = linker.misc.save_model_to_json()
     return from_splink(settings, comparisons, summary={"records": len(table)})
 
@@ -237,6 +249,8 @@ def from_splink(settings: dict[str, Any], comparisons: Sequence[Comparison], sum
             ceiling = AGAINST.get((comparison.name, comparison.levels[index].label))
             if ceiling is not None:
                 factor = min(factor, ceiling)
+            low, high = BOUNDS.get((comparison.name, comparison.levels[index].label), (0.0, math.inf))
+            factor = min(max(factor, low), high)
             factors.append(factor)
         bayes[comparison.name] = factors
     prior = settings.get("probability_two_random_records_match") or 1e-4

@@ -143,32 +143,25 @@ def resolve(
         master_of[record_id] = moves[record_id] = target
 
     for item in items:
+        live = [
+            (p, cand, (min(item.id, cand.id), max(item.id, cand.id)))
+            for p, cand in scored[item.id]
+            if p >= review_at and master_of[cand.id] != master_of[item.id]
+        ]
+        live = [(p, cand, pair) for p, cand, pair in live if pair not in refused and pair not in pending]
+        strong = [(p, cand) for p, cand, _ in live if p >= match_at]
+        joins = _joins(scorer, match_at, strong, master_of)
         target: str | None = None
-        for p, cand in scored[item.id]:
-            if p < review_at:
-                break
-            theirs = master_of[cand.id]
-            if theirs == master_of[item.id]:
-                continue
-            pair = (min(item.id, cand.id), max(item.id, cand.id))
-            if pair in refused or pair in pending:
-                continue
+        for p, cand, pair in live:
             decision = "review"
-            mine = master_of[item.id]
-            if p < match_at:
+            theirs = master_of[cand.id]
+            if cand.id not in joins:
                 pass
-            elif (
-                target is None
-                and size[mine] == 1
-                and not _refused_master(refused, item.id, theirs, master_of)
-            ):
-                move(item.id, theirs)
-                target, decision = theirs, "same"
-            elif (
-                target is not None
-                and size[theirs] == 1
-                and not _refused_master(refused, cand.id, target, master_of)
-            ):
+            elif target is None:
+                if size[master_of[item.id]] == 1 and not _refused_master(refused, item.id, theirs, master_of):
+                    move(item.id, theirs)
+                    target, decision = theirs, "same"
+            elif size[theirs] == 1 and not _refused_master(refused, cand.id, target, master_of):
                 move(cand.id, target)
                 decision = "same"
             pending.add(pair)
@@ -178,6 +171,25 @@ def resolve(
     if verdicts:
         judgements.record_judgements(conn, verdicts, now=now)
     return moves
+
+
+def _joins(
+    scorer: Scorer, match_at: float, strong: list[tuple[float, Candidate]], master_of: Mapping[str, str]
+) -> set[str]:
+    """Which of the candidates at or above the threshold a new record may join (the first) or pull in (the
+    others): those that also match the best one. If candidates in other masters do not match the best one,
+    the new record is ambiguous ("John Smith, born 1985" between two John Smiths): it joins none of them,
+    and every pair waits for review. A vague record never chains two different people together."""
+    if not strong:
+        return set()
+    best = strong[0][1]
+    chosen = {best.id}
+    for _, cand in strong[1:]:
+        if master_of[cand.id] == master_of[best.id] or scorer.score(best.features, cand.features) >= match_at:
+            chosen.add(cand.id)
+        else:
+            return set()
+    return chosen
 
 
 def _verdict(

@@ -7,6 +7,7 @@ per database and version, since real-time matching needs one on every write.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy import Connection, func, insert, select
 from openrms.identity.model import MatchModel, default_model
 from openrms.store.tables import match_model
 
+logger = logging.getLogger(__name__)
 _cache: dict[tuple[str, str, int], MatchModel] = {}
 
 
@@ -48,7 +50,11 @@ def current_model(conn: Connection, entity_type: str = "person") -> MatchModel:
                 match_model.c.entity_type == entity_type, match_model.c.version == version
             )
         ).one()
-        model = MatchModel.from_document(row.model, version=version, summary=row.summary)
+        try:
+            model = MatchModel.from_document(row.model, version=version, summary=row.summary)
+        except ValueError as exc:  # trained before the comparisons changed: the shipped model still works
+            logger.warning("%s; using the shipped model until then", exc)
+            model = _shipped()
         _cache[key] = model
     return model
 
