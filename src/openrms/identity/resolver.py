@@ -3,8 +3,9 @@
 For each record written, candidates come from the blocking index, are scored (persons by the trained model,
 other types by their rules), and then: the record joins the best candidate's master at or above the match
 threshold; pairs between the review and match thresholds wait in the review queue; below, the record stays
-its own master. A person's "different" judgement is never overridden, and a record that already shares its
-master with others is not moved by the model (only queued): the model never undoes a person's merge.
+its own master. A person's "different" judgement is never overridden, a record that already shares its
+master with others is not moved by the model (only queued), so the model never undoes a person's merge, and
+a record matching several people who do not match each other joins none of them.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from openrms.errors import BadRequest
 from openrms.identity import judgements, membership
 from openrms.identity.features import RULE_TYPES, Features
 from openrms.identity.index import Candidate, Indexed, candidate_ids, candidates, index_of, write_index
-from openrms.identity.model import MatchModel, grade
+from openrms.identity.model import MatchModel, grade, probability
 from openrms.identity.saved_models import current_model
 from openrms.store.hooks import Written
 from openrms.store.scope import ReadScope
@@ -52,8 +53,6 @@ class Scorer:
 
     def score(self, a: Features, b: Features) -> float:
         if self.model is not None:
-            from openrms.identity.model import probability
-
             return probability(self.model.weight(a, b))
         return rule_score(self.entity_type, a, b)[0]
 
