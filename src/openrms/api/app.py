@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-import openrms.identity.hooks  # noqa: F401  (every write through the API maintains the master index)
+import openrms.identity.hooks  # every write maintains the master index
+import openrms.search.hooks  # noqa: F401  (... and the search index)
 from openrms import __version__
 from openrms.api import problems
-from openrms.api.routers import imports, links, masters, match, meta, records
+from openrms.api.routers import imports, links, masters, match, meta, records, search
 from openrms.store.database import Database
 
 
@@ -22,6 +23,14 @@ def create_app(db: Database | str | None = None) -> FastAPI:
     )
     app.state.db = database
     problems.install(app)
-    for router in (meta.router, records.router, links.router, masters.router, match.router, imports.router):
+    for router in (
+        meta.router,
+        records.router,
+        links.router,
+        masters.router,
+        match.router,
+        imports.router,
+        search.router,
+    ):
         app.include_router(router)
     return app

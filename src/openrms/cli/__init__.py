@@ -16,13 +16,15 @@ from rich.progress import (
 )
 from rich.table import Table
 
-import openrms.identity.hooks  # noqa: F401  (every write from the command line maintains the master index)
+import openrms.identity.hooks  # every write maintains the master index
+import openrms.search.hooks  # noqa: F401  (... and the search index)
 from openrms import __version__
 from openrms.cli.common import DbOption, console, open_db, out, print_json, reported
 from openrms.cli.identity import match_command, resolve_command
 from openrms.cli.imports import import_command, quarantine_app
 from openrms.cli.masters import master_app, review_app
 from openrms.cli.records import link_app, record_app
+from openrms.cli.search import reindex_command, search_command, suggest_command
 from openrms.errors import NotFound
 from openrms.schema import FieldDef, registry
 from openrms.store import migrate
@@ -45,6 +47,9 @@ app.add_typer(quarantine_app, name="quarantine")
 app.command("import")(import_command)
 app.command("match")(match_command)
 app.command("resolve")(resolve_command)
+app.command("search")(search_command)
+app.command("suggest")(suggest_command)
+app.command("search-reindex")(reindex_command)
 
 DEMO_DB = "openrms-demo.db"
 

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-import openrms.identity.hooks  # noqa: F401  (the demo's records resolve to masters as they load)
-from openrms.demo import policeuk
+import openrms.identity.hooks  # every write maintains the master index
+import openrms.search.hooks  # noqa: F401  (... and are findable as they load)
+from openrms.demo import policeuk, showcase
 from openrms.demo.synthetic import CrimeRef, generate
 from openrms.store import ids
 from openrms.store.database import Database
@@ -51,10 +52,13 @@ def load_demo(
     seed: int = 7,
     progress: Progress | None = None,
     max_crimes: int | None = None,
+    crimes: Callable[[policeuk.CrimeRow], bool] | None = None,
 ) -> DemoSummary:
-    """Load the police.uk crimes and `people` synthetic people (with duplicates across systems) into `db`.
+    """Load the police.uk crimes and `people` synthetic people (with duplicates across systems) into `db`,
+    and the showcase records the search examples find (see demo.showcase).
 
-    `max_crimes` loads only the first rows of the police.uk files (for tests).
+    `max_crimes` loads only the first rows of the police.uk files, and `crimes` only the rows it accepts
+    (for tests: a small load that still has the July 2018 Leeds burglaries).
     """
     started = time.perf_counter()
     summary = DemoSummary()
@@ -62,7 +66,8 @@ def load_demo(
         summary.already_loaded = True
         return summary
     tick = progress or (lambda stage, n: None)
-    rows = [row for path in policeuk.files() for row in policeuk.read(path)][:max_crimes]
+    rows = [row for path in policeuk.files() for row in policeuk.read(path) if crimes is None or crimes(row)]
+    rows = rows[:max_crimes]
     points = {row.point.provenance.source_key: row.point for row in rows if row.point is not None}
     types = {row.event_id: row.event.entity_type for row in rows}
 
@@ -94,6 +99,10 @@ def load_demo(
         ] = item.entity_type
     _write_records(db, iter(population.records), summary, lambda n: tick("people", n))
     _write_links(db, population.links, types, summary)
+    _write_records(db, iter(showcase.RECORDS), summary, lambda n: None)
+    _write_links(
+        db, showcase.LINKS, {showcase.record_id(r): r.entity_type for r in showcase.RECORDS}, summary
+    )
     tick("people", len(population.links))
     summary.seconds = time.perf_counter() - started
     return summary

@@ -22,6 +22,7 @@ from openrms.schema.types import FieldTypeError, datetime, partial_date
 from openrms.store import ids
 from openrms.store.bulk import Encoder, insert_tuples
 from openrms.store.database import Database
+from openrms.store.hooks import WrittenLink, links_written
 from openrms.store.provenance import Provenance, ProvenanceChecker
 from openrms.store.scope import ReadScope
 from openrms.store.tables import MAX_VERSION, link, link_version, other_record, record
@@ -254,6 +255,8 @@ def write_prepared_links(
             outcomes[p.id] = {"id": p.id, "status": "updated", "version": version}
     insert_tuples(conn, link, [p.link_row for p in fresh.values()])
     insert_tuples(conn, link_version, [p.version_row for p in fresh.values()])
+    changed = [p.link_row for p in prepared if outcomes[p.id]["status"] != "unchanged"]
+    links_written(conn, [WrittenLink(row[0], row[1], row[2], row[3], False) for row in changed], now)
     return [outcomes[p.id] for p in prepared]
 
 
@@ -411,6 +414,7 @@ def update_link(
             }
         ],
     )
+    links_written(conn, [WrittenLink(link_id, row.link_type, row.from_id, row.to_id, deleted)], now)
     return {"id": link_id, "status": "updated", "version": version}
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -317,4 +318,93 @@ master_event_master = Table(
     Column("event_id", String(ID), nullable=False),
     PrimaryKeyConstraint("master_id", "event_id"),
     sqlite_with_rowid=False,
+)
+
+# ---- the search index (openrms.search) ----
+
+# One row per live record: the values search filters on, normalised, each with an index. Written in the same
+# transaction as the record (see openrms.search.index), so a record is findable the moment it commits.
+# Events carry the coordinates of the place they occurred at (copied when the OCCURRED_AT link is written),
+# so "burglaries within 500 m" is one indexed range over (cell, event_date).
+search_doc = Table(
+    "search_doc",
+    metadata,
+    Column("record_id", String(ID), primary_key=True),
+    Column("entity_type", String(40), nullable=False),
+    Column("category", String(10), nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("names", Text),  # person name variants, "FORENAMES|SURNAME KEY|PARTS;..." for scoring
+    Column("dob", String(10)),  # ISO at its precision: 1985, 1985-03 or 1985-03-02
+    Column("dob_year", Integer),
+    Column("gender", String(2)),
+    Column("vrm", String(12)),
+    Column("make", String(40)),
+    Column("model", String(60)),
+    Column("colour", String(20)),
+    Column("postcode", String(8)),
+    Column("sector", String(6)),
+    Column("district", String(4)),
+    Column("street", String(120)),
+    Column("town", String(100)),
+    Column("area", String(100)),
+    Column("area_code", String(20)),
+    Column("event_type", String(80)),  # an event's own classification: crime type, incident type...
+    Column("ho_class", String(10)),
+    Column("offence_code", String(10)),
+    Column("crime_type", String(80)),
+    Column("outcome", String(80)),
+    Column("hate", Boolean),
+    Column("event_date", String(10)),
+    Column("month", String(7)),
+    Column("lat", Float),
+    Column("lon", Float),
+    Column("cell", Integer),  # 0.01-degree grid square of (lat, lon)
+    Column("cell10", Integer),  # 0.1-degree grid square, for wide areas
+    Column("terms", Text),  # the search_term keys written for the record, so they can be removed again
+    Index("ix_search_doc_type", "entity_type"),
+    Index("ix_search_doc_dob", "dob"),
+    Index("ix_search_doc_dob_year", "dob_year"),
+    Index("ix_search_doc_gender", "gender"),
+    Index("ix_search_doc_vrm", "vrm"),
+    Index("ix_search_doc_make", "make", "model"),
+    Index("ix_search_doc_colour", "colour"),
+    Index("ix_search_doc_postcode", "postcode"),
+    Index("ix_search_doc_sector", "sector"),
+    Index("ix_search_doc_district", "district"),
+    Index("ix_search_doc_street", "street"),
+    Index("ix_search_doc_town", "town"),
+    Index("ix_search_doc_area", "area"),
+    Index("ix_search_doc_area_code", "area_code"),
+    Index("ix_search_doc_event", "event_type", "event_date"),
+    Index("ix_search_doc_ho_class", "ho_class"),
+    Index("ix_search_doc_offence", "offence_code"),
+    Index("ix_search_doc_crime", "crime_type", "event_date"),
+    Index("ix_search_doc_outcome", "outcome"),
+    Index("ix_search_doc_date", "event_date"),
+    Index("ix_search_doc_cell", "cell", "event_date"),
+    Index("ix_search_doc_cell10", "cell10", "event_date"),
+)
+
+# Keys a record is found by, each prefixed by its kind: "sn:SMITH" (surname), "sp:SM0" (its phonetic key),
+# "nr:WILLIAM" (a nickname root), "sy:SMITH|1985" (surname and year of birth), "vg:B12" (a piece of a VRM),
+# "ph:+441134960000", "id:pnc_id:2001/0123456F"... See openrms.search.terms.
+search_term = Table(
+    "search_term",
+    metadata,
+    Column("term", String(160), nullable=False),
+    Column("record_id", String(ID), nullable=False),
+    PrimaryKeyConstraint("term", "record_id"),
+    sqlite_with_rowid=False,
+)
+
+# The free text of a record (names, descriptions, MO, narrative, code labels). SQLite indexes it in the FTS5
+# table `search_fts` (rowid = `doc`); PostgreSQL in a generated tsvector column `tsv` with a GIN index. Both
+# are made by the migration, outside this metadata, as they exist on one back end only.
+search_text = Table(
+    "search_text",
+    metadata,
+    Column("record_id", String(ID), primary_key=True),
+    Column("doc", BigInteger, nullable=False),
+    Column("body", Text, nullable=False),
+    Index("ix_search_text_doc", "doc", unique=True),
 )

@@ -1,0 +1,230 @@
+"""The search index in the database, kept in the same transaction as the records and links it describes.
+
+`on_records_written` is the store's write hook (registered by `openrms.search.hooks`): each written record's
+entry (filter columns, keys, free text) replaces the one it had, and a retracted record's entry is removed,
+before the write commits. `on_links_written` copies a place's coordinates and area onto the events that
+OCCURRED_AT it. Master membership is not copied into the index at all: search joins `record.master_id` when
+it runs, so merges and unmerges show at once.
+
+`build_index` (re)builds the whole index from the stored records in batches, for databases written before
+the index existed or without the hook (bulk benchmarks).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, select
+
+from openrms.search.terms import Doc, doc_id, doc_of, geo_columns
+from openrms.store.bulk import Encoder, insert_tuples
+from openrms.store.hooks import Written, WrittenLink
+from openrms.store.tables import link, record, record_version, search_doc, search_term, search_text
+
+CHUNK = 500
+OCCURRED_AT = "OCCURRED_AT"
+_DOC_COLUMNS = tuple(c.name for c in search_doc.columns)
+_GEO = ("lat", "lon", "cell", "cell10", "area", "area_code")
+# String columns' widths: values are cut to fit, so an unusually long code or name never fails a write.
+_WIDTH = {c.name: c.type.length for c in search_doc.columns if getattr(c.type, "length", None)}
+
+
+def prepare(record_id: str, entity_type: str, data: Any) -> Doc | None:
+    """The prepare hook: the entry is computed outside the write lock (in a worker during bulk loads)."""
+    return doc_of(record_id, entity_type, data)
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _existing(conn: Connection, ids: Sequence[str]) -> dict[str, str]:
+    """record id -> the terms stored for it, for those of `ids` already indexed."""
+    found: dict[str, str] = {}
+    for chunk in _chunks(ids):
+        rows = conn.execute(
+            select(search_doc.c.record_id, search_doc.c.terms).where(search_doc.c.record_id.in_(chunk))
+        )
+        found.update({rid: terms or "" for rid, terms in rows})
+    return found
+
+
+def remove(conn: Connection, ids: Sequence[str]) -> None:
+    """Forget the index entries of `ids` (those that have one)."""
+    old = _existing(conn, ids)
+    if not old:
+        return
+    pairs = [(term, rid) for rid, terms in old.items() for term in terms.split("\n") if term]
+    if pairs:
+        mark = "?" if conn.dialect.name == "sqlite" else "%s"
+        conn.exec_driver_sql(f"DELETE FROM search_term WHERE term = {mark} AND record_id = {mark}", pairs)
+    gone = sorted(old)
+    for chunk in _chunks(gone):
+        if conn.dialect.name == "sqlite":  # external content: FTS5 is told the old text to forget
+            marks = ", ".join("?" * len(chunk))
+            conn.exec_driver_sql(
+                "INSERT INTO search_fts (search_fts, rowid, body) "
+                f"SELECT 'delete', doc, body FROM search_text WHERE record_id IN ({marks})",
+                tuple(chunk),
+            )
+        conn.execute(delete(search_doc).where(search_doc.c.record_id.in_(chunk)))
+        conn.execute(delete(search_text).where(search_text.c.record_id.in_(chunk)))
+
+
+def _places(conn: Connection, event_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """For events, the geo columns of the first live place each OCCURRED_AT (by link id)."""
+    out: dict[str, dict[str, Any]] = {}
+    place = search_doc.alias("place")
+    for chunk in _chunks(event_ids):
+        rows = conn.execute(
+            select(link.c.from_id, place.c.lat, place.c.lon, place.c.area, place.c.area_code)
+            .join(place, place.c.record_id == link.c.to_id)
+            .where(
+                link.c.from_id.in_(chunk),
+                link.c.link_type == OCCURRED_AT,
+                link.c.deleted.is_(False),
+                place.c.lat.is_not(None),
+            )
+            .order_by(link.c.from_id, link.c.id)
+        )
+        for event, lat, lon, area, area_code in rows:
+            if event not in out:
+                out[event] = {**geo_columns(lat, lon), "area": area, "area_code": area_code}
+    return out
+
+
+def write_docs(
+    conn: Connection, docs: Sequence[Doc], drop: Sequence[str] = (), created: frozenset[str] = frozenset()
+) -> None:
+    """Replace the entries of `docs` and remove those of `drop`, in the caller's transaction.
+
+    Records in `created` were first written by this transaction: they have no entry and no links yet, so
+    nothing is looked up for them (a bulk load of new records does no reads here).
+    """
+    remove(conn, [d.record_id for d in docs if d.record_id not in created] + list(drop))
+    if not docs:
+        return
+    places = _places(
+        conn, [d.record_id for d in docs if d.category == "event" and d.record_id not in created]
+    )
+    enc = Encoder(conn.dialect.name)
+    rows = []
+    for d in docs:
+        cols = dict(d.columns)
+        cols.update(places.get(d.record_id, {}))
+        cols.update(record_id=d.record_id, entity_type=d.entity_type, category=d.category)
+        cols["terms"] = "\n".join(d.terms)
+        for name, width in _WIDTH.items():
+            value = cols.get(name)
+            if isinstance(value, str) and len(value) > width:
+                cols[name] = value[:width]
+        if cols.get("hate") is not None:
+            cols["hate"] = enc.bool(cols["hate"])
+        rows.append(tuple(cols.get(name) for name in _DOC_COLUMNS))
+    insert_tuples(conn, search_doc, rows)
+    insert_tuples(conn, search_term, [(t, d.record_id) for d in docs for t in d.terms])
+    texts = [(d.record_id, doc_id(d.record_id), d.body) for d in docs if d.body]
+    insert_tuples(conn, search_text, texts)
+    if conn.dialect.name == "sqlite" and texts:
+        conn.exec_driver_sql("INSERT INTO search_fts (rowid, body) VALUES (?, ?)", [t[1:] for t in texts])
+    # A place written or changed: the events that happened there move with it.
+    places_written = [d.record_id for d in docs if d.category == "location" and d.record_id not in created]
+    if places_written:
+        refresh_event_places(conn, _events_at(conn, places_written))
+
+
+def _events_at(conn: Connection, place_ids: Sequence[str]) -> list[str]:
+    events: set[str] = set()
+    for chunk in _chunks(place_ids):
+        events.update(
+            conn.execute(
+                select(link.c.from_id).where(
+                    link.c.to_id.in_(chunk), link.c.link_type == OCCURRED_AT, link.c.deleted.is_(False)
+                )
+            ).scalars()
+        )
+    return sorted(events)
+
+
+def refresh_event_places(conn: Connection, event_ids: Sequence[str]) -> None:
+    """Copy (or clear) the place columns of indexed events from the places they OCCURRED_AT."""
+    if not event_ids:
+        return
+    places = _places(conn, event_ids)
+    empty = dict.fromkeys(_GEO)
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    sets = ", ".join(f"{c} = {mark}" for c in _GEO)
+    params = [(*tuple(places.get(e, empty)[c] for c in _GEO), e) for e in event_ids]
+    conn.exec_driver_sql(f"UPDATE search_doc SET {sets} WHERE record_id = {mark}", params)
+
+
+def on_records_written(conn: Connection, written: list[Written], now: dt.datetime) -> None:
+    """The store's write hook: index what was written, forget what was retracted."""
+    docs: list[Doc] = []
+    drop: list[str] = []
+    created = frozenset(w.id for w in written if getattr(w, "created", False))
+    for w in written:
+        if w.data is None:
+            drop.append(w.id)
+            continue
+        d = w.extras["search"] if "search" in w.extras else doc_of(w.id, w.entity_type, w.data)
+        if d is not None:
+            docs.append(d)
+        else:
+            drop.append(w.id)
+    write_docs(conn, docs, drop, created)
+
+
+def on_links_written(conn: Connection, written: list[WrittenLink], now: dt.datetime) -> None:
+    """The store's link hook: an event's place changes when an OCCURRED_AT link is written or retracted."""
+    events = sorted({w.from_id for w in written if w.link_type == OCCURRED_AT})
+    refresh_event_places(conn, events)
+
+
+def build_index(db: Any, *, batch: int = 5000, progress: Any = None) -> int:
+    """(Re)build the whole search index from the stored records; returns the records indexed.
+
+    Places and everything else first, events last (so each event finds its place's coordinates). Reads in
+    short pages by record id, each page written in its own transaction, so it can run beside other work.
+    """
+    with db.write() as conn:
+        conn.execute(delete(search_term))
+        conn.execute(delete(search_text))
+        conn.execute(delete(search_doc))
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("INSERT INTO search_fts (search_fts) VALUES ('delete-all')")
+    done = 0
+    for events in (False, True):
+        after = ""
+        while True:
+            with db.read() as conn:
+                category = record.c.category == "event" if events else record.c.category != "event"
+                rows = conn.execute(
+                    select(record.c.id, record.c.entity_type, record_version.c.data)
+                    .join(
+                        record_version,
+                        and_(
+                            record_version.c.record_id == record.c.id,
+                            record_version.c.version == record.c.current_version,
+                        ),
+                    )
+                    .where(category, record.c.deleted.is_(False), record.c.id > after)
+                    .order_by(record.c.id)
+                    .limit(batch)
+                ).all()
+            if not rows:
+                break
+            after = rows[-1][0]
+            docs = [d for rid, etype, data in rows if (d := doc_of(rid, etype, data)) is not None]
+            with db.write() as conn:
+                write_docs(conn, docs)
+            done += len(docs)
+            if progress is not None:
+                progress(len(docs))
+    return done
+
+
+__all__ = ["build_index", "on_links_written", "on_records_written", "refresh_event_places", "write_docs"]
