@@ -26,6 +26,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -322,6 +323,16 @@ master_event_master = Table(
 
 # ---- the search index (openrms.search) ----
 
+
+def _filled(name: str, *columns: str) -> Index:
+    """An index of the documents that have a value in `columns[0]`: each document fills few of the filter
+    columns (a person has no VRM, a vehicle no date of birth), so full indexes would mostly index NULLs and
+    make every write update all of them. `col = ?` implies `col IS NOT NULL`, so both SQLite and PostgreSQL
+    use these for the filters."""
+    where = text(f"{columns[0]} IS NOT NULL")
+    return Index(name, *columns, sqlite_where=where, postgresql_where=where)
+
+
 # One row per live record: the values search filters on, normalised, each with an index. Written in the same
 # transaction as the record (see openrms.search.index), so a record is findable the moment it commits.
 # Events carry the coordinates of the place they occurred at (copied when the OCCURRED_AT link is written),
@@ -362,27 +373,27 @@ search_doc = Table(
     Column("cell10", Integer),  # 0.1-degree grid square, for wide areas
     Column("terms", Text),  # the search_term keys written for the record, so they can be removed again
     Index("ix_search_doc_type", "entity_type"),
-    Index("ix_search_doc_dob", "dob"),
-    Index("ix_search_doc_dob_year", "dob_year"),
-    Index("ix_search_doc_gender", "gender"),
-    Index("ix_search_doc_vrm", "vrm"),
-    Index("ix_search_doc_make", "make", "model"),
-    Index("ix_search_doc_colour", "colour"),
-    Index("ix_search_doc_postcode", "postcode"),
-    Index("ix_search_doc_sector", "sector"),
-    Index("ix_search_doc_district", "district"),
-    Index("ix_search_doc_street", "street"),
-    Index("ix_search_doc_town", "town"),
-    Index("ix_search_doc_area", "area"),
-    Index("ix_search_doc_area_code", "area_code"),
-    Index("ix_search_doc_event", "event_type", "event_date"),
-    Index("ix_search_doc_ho_class", "ho_class"),
-    Index("ix_search_doc_offence", "offence_code"),
-    Index("ix_search_doc_crime", "crime_type", "event_date"),
-    Index("ix_search_doc_outcome", "outcome"),
-    Index("ix_search_doc_date", "event_date"),
-    Index("ix_search_doc_cell", "cell", "event_date"),
-    Index("ix_search_doc_cell10", "cell10", "event_date"),
+    _filled("ix_search_doc_dob", "dob"),
+    _filled("ix_search_doc_dob_year", "dob_year"),
+    _filled("ix_search_doc_gender", "gender"),
+    _filled("ix_search_doc_vrm", "vrm"),
+    _filled("ix_search_doc_make", "make", "model"),
+    _filled("ix_search_doc_colour", "colour"),
+    _filled("ix_search_doc_postcode", "postcode"),
+    _filled("ix_search_doc_sector", "sector"),
+    _filled("ix_search_doc_district", "district"),
+    _filled("ix_search_doc_street", "street"),
+    _filled("ix_search_doc_town", "town"),
+    _filled("ix_search_doc_area", "area"),
+    _filled("ix_search_doc_area_code", "area_code"),
+    _filled("ix_search_doc_event", "event_type", "event_date"),
+    _filled("ix_search_doc_ho_class", "ho_class"),
+    _filled("ix_search_doc_offence", "offence_code"),
+    _filled("ix_search_doc_crime", "crime_type", "event_date"),
+    _filled("ix_search_doc_outcome", "outcome"),
+    _filled("ix_search_doc_date", "event_date"),
+    _filled("ix_search_doc_cell", "cell", "event_date"),
+    _filled("ix_search_doc_cell10", "cell10", "event_date"),
 )
 
 # Keys a record is found by, each prefixed by its kind: "sn:SMITH" (surname), "sp:SM0" (its phonetic key),

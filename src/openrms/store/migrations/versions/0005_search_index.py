@@ -54,28 +54,154 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("record_id", name=op.f("pk_search_doc")),
     )
     with op.batch_alter_table("search_doc", schema=None) as batch_op:
-        batch_op.create_index("ix_search_doc_area", ["area"], unique=False)
-        batch_op.create_index("ix_search_doc_area_code", ["area_code"], unique=False)
-        batch_op.create_index("ix_search_doc_cell", ["cell", "event_date"], unique=False)
-        batch_op.create_index("ix_search_doc_cell10", ["cell10", "event_date"], unique=False)
-        batch_op.create_index("ix_search_doc_colour", ["colour"], unique=False)
-        batch_op.create_index("ix_search_doc_crime", ["crime_type", "event_date"], unique=False)
-        batch_op.create_index("ix_search_doc_date", ["event_date"], unique=False)
-        batch_op.create_index("ix_search_doc_district", ["district"], unique=False)
-        batch_op.create_index("ix_search_doc_dob", ["dob"], unique=False)
-        batch_op.create_index("ix_search_doc_dob_year", ["dob_year"], unique=False)
-        batch_op.create_index("ix_search_doc_event", ["event_type", "event_date"], unique=False)
-        batch_op.create_index("ix_search_doc_gender", ["gender"], unique=False)
-        batch_op.create_index("ix_search_doc_ho_class", ["ho_class"], unique=False)
-        batch_op.create_index("ix_search_doc_make", ["make", "model"], unique=False)
-        batch_op.create_index("ix_search_doc_offence", ["offence_code"], unique=False)
-        batch_op.create_index("ix_search_doc_outcome", ["outcome"], unique=False)
-        batch_op.create_index("ix_search_doc_postcode", ["postcode"], unique=False)
-        batch_op.create_index("ix_search_doc_sector", ["sector"], unique=False)
-        batch_op.create_index("ix_search_doc_street", ["street"], unique=False)
-        batch_op.create_index("ix_search_doc_town", ["town"], unique=False)
+        batch_op.create_index(
+            "ix_search_doc_area",
+            ["area"],
+            unique=False,
+            sqlite_where=sa.text("area IS NOT NULL"),
+            postgresql_where=sa.text("area IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "ix_search_doc_area_code",
+            ["area_code"],
+            unique=False,
+            sqlite_where=sa.text("area_code IS NOT NULL"),
+            postgresql_where=sa.text("area_code IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "ix_search_doc_cell",
+            ["cell", "event_date"],
+            unique=False,
+            sqlite_where=sa.text("cell IS NOT NULL"),
+            postgresql_where=sa.text("cell IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "ix_search_doc_cell10",
+            ["cell10", "event_date"],
+            unique=False,
+            sqlite_where=sa.text("cell10 IS NOT NULL"),
+            postgresql_where=sa.text("cell10 IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "ix_search_doc_colour",
+            ["colour"],
+            unique=False,
+            sqlite_where=sa.text("colour IS NOT NULL"),
+            postgresql_where=sa.text("colour IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "ix_search_doc_crime",
+            ["crime_type", "event_date"],
+            unique=False,
+            sqlite_where=sa.text("crime_type IS NOT NULL"),
+            postgresql_where=sa.text("crime_type IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "ix_search_doc_date",
+            ["event_date"],
+            unique=False,
+            sqlite_where=sa.text("event_date IS NOT NULL"),
+            postgresql_where=sa.text("event_date IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "ix_search_doc_district",
+            ["district"],
+            unique=False,
+            sqlite_where=sa.text("district IS NOT NULL"),
+            postgresql_where=sa.text("district IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "ix_search_doc_dob",
+            ["dob"],
+            unique=False,
+            sqlite_where=sa.text("dob IS NOT NULL"),
+            postgresql_where=sa.text("dob IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "ix_search_doc_dob_year",
+            ["dob_year"],
+            unique=False,
+            sqlite_where=sa.text("dob_year IS NOT NULL"),
+            postgresql_where=sa.text("dob_year IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "ix_search_doc_event",
+            ["event_type", "event_date"],
+            unique=False,
+            sqlite_where=sa.text("event_type IS NOT NULL"),
+            postgresql_where=sa.text("event_type IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "ix_search_doc_gender",
+            ["gender"],
+            unique=False,
+            sqlite_where=sa.text("gender IS NOT NULL"),
+            postgresql_where=sa.text("gender IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "ix_search_doc_ho_class",
+            ["ho_class"],
+            unique=False,
+            sqlite_where=sa.text("ho_class IS NOT NULL"),
+            postgresql_where=sa.text("ho_class IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "ix_search_doc_make",
+            ["make", "model"],
+            unique=False,
+            sqlite_where=sa.text("make IS NOT NULL"),
+            postgresql_where=sa.text("make IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "ix_search_doc_offence",
+            ["offence_code"],
+            unique=False,
+            sqlite_where=sa.text("offence_code IS NOT NULL"),
+            postgresql_where=sa.text("offence_code IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "ix_search_doc_outcome",
+            ["outcome"],
+            unique=False,
+            sqlite_where=sa.text("outcome IS NOT NULL"),
+            postgresql_where=sa.text("outcome IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "ix_search_doc_postcode",
+            ["postcode"],
+            unique=False,
+            sqlite_where=sa.text("postcode IS NOT NULL"),
+            postgresql_where=sa.text("postcode IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "ix_search_doc_sector",
+            ["sector"],
+            unique=False,
+            sqlite_where=sa.text("sector IS NOT NULL"),
+            postgresql_where=sa.text("sector IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "ix_search_doc_street",
+            ["street"],
+            unique=False,
+            sqlite_where=sa.text("street IS NOT NULL"),
+            postgresql_where=sa.text("street IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "ix_search_doc_town",
+            ["town"],
+            unique=False,
+            sqlite_where=sa.text("town IS NOT NULL"),
+            postgresql_where=sa.text("town IS NOT NULL"),
+        )
         batch_op.create_index("ix_search_doc_type", ["entity_type"], unique=False)
-        batch_op.create_index("ix_search_doc_vrm", ["vrm"], unique=False)
+        batch_op.create_index(
+            "ix_search_doc_vrm",
+            ["vrm"],
+            unique=False,
+            sqlite_where=sa.text("vrm IS NOT NULL"),
+            postgresql_where=sa.text("vrm IS NOT NULL"),
+        )
 
     op.create_table(
         "search_term",
