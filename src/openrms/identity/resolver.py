@@ -24,6 +24,7 @@ from openrms.identity.index import Candidate, Indexed, candidate_ids, candidates
 from openrms.identity.model import MatchModel, grade, probability
 from openrms.identity.saved_models import current_model
 from openrms.store.hooks import Written
+from openrms.store.ids import master_id_for
 from openrms.store.scope import ReadScope
 from openrms.store.tables import judgement, record
 
@@ -123,7 +124,9 @@ def resolve(
     match_at, review_at = scorer.thresholds
     scored = _scored(conn, scorer, items)
     ids = [i.id for i in items]
-    master_of = _masters(conn, ids)
+    # A record created by this write is still the only record of its own master: no need to look it up.
+    master_of = {i: master_id_for(i) for i in ids if i in created}
+    master_of.update(_masters(conn, [i for i in ids if i not in created]))
     for ranked in scored.values():
         for _, cand in ranked:
             master_of.setdefault(cand.id, cand.master_id)
@@ -131,7 +134,8 @@ def resolve(
     # together two records a person called different), with the masters of the records judged against them.
     refused = _person_different(conn, list(master_of))
     master_of.update(_masters(conn, sorted({r for pair in refused for r in pair} - master_of.keys())))
-    size = _sizes(conn, set(master_of.values()))
+    own = {master_of[i] for i in ids if i in created}
+    size = dict.fromkeys(own, 1) | _sizes(conn, set(master_of.values()) - own)
     pending = _judged_pairs(conn, [i for i in ids if i not in created])  # new records have none yet
     moves: dict[str, str] = {}
     verdicts: list[dict[str, Any]] = []
