@@ -116,10 +116,12 @@ def _write_records(
             summary.records[item.entity_type] += 1
             yield item
 
-    summary.outcomes.update(bulk_write(db, counted(), upsert=False, on_batch=lambda batch: tick(len(batch))))
+    summary.outcomes.update(
+        bulk_write(db, counted(), upsert=False, batch_size=10_000, on_batch=lambda batch: tick(len(batch)))
+    )
 
 
 def _write_links(db: Database, links: list[NewLink], types: dict[str, str], summary: DemoSummary) -> None:
     for item in links:
         summary.links[item.link_type] += 1
-    bulk_write_links(db, links, types, upsert=False)
+    bulk_write_links(db, links, types, upsert=False, batch_size=20_000)
