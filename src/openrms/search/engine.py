@@ -9,8 +9,8 @@ How a search runs, and why it stays fast at millions of records:
 2. Every other criterion is a condition in the same SQL, and so is the caller's scope
    (`scope.records(record)`) and "not deleted": a record the caller may not see is never fetched, so it
    cannot reach a count, a facet, a snippet or a result.
-3. The candidates (at most CAP per source) are checked and scored in Python: names by rule (exact,
-   nickname, phonetic, fuzzy with Jaro-Winkler), VRM patterns, exact distance for a radius.
+3. The candidates (at most CAP in all, shared by the sources) are checked and scored in Python: names by
+   rule (exact, nickname, phonetic, fuzzy with Jaro-Winkler), VRM patterns, exact distance for a radius.
 4. Hits are grouped by `record.master_id` as it stands now (a merge shows at once), one result per master,
    ranked, faceted and paginated; only the page's results get their record counts and snippets.
 
@@ -102,6 +102,7 @@ class Source:
     name: str
     ids: Any  # a SELECT of record_id (bounded by SCAN), or None to scan search_doc by its own indexes
     conditions: list[ColumnElement[bool]] = field(default_factory=list)
+    scan: int = SCAN  # index entries `ids` may read for a full CAP of rows (less in proportion for less)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -364,7 +365,7 @@ def _sources(conn: Connection, query: SearchQuery) -> tuple[str, list[Source]]:
         )
         if query.dates is not None:
             ids = ids.where(d.c.event_date.between(query.dates.lo, query.dates.hi))
-        return "geo", [Source("geo", ids.limit(SCAN * 4))]
+        return "geo", [Source("geo", ids.limit(SCAN * 4), scan=SCAN * 4)]
     return "columns", [Source("columns", None)]
 
 
@@ -551,33 +552,43 @@ def _score(query: SearchQuery, row: Any, sources: set[str]) -> Hit | None:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def _run(conn: Connection, source: Source, filters: list[ColumnElement[bool]], scope: ReadScope) -> list[Any]:
+def _run(
+    conn: Connection, source: Source, filters: list[ColumnElement[bool]], scope: ReadScope, limit: int = CAP
+) -> list[Any]:
     visible = [scope.records(r), r.c.deleted.is_(False)]
     if source.ids is None:
         stmt = select(*_COLUMNS).select_from(d.join(r, r.c.id == d.c.record_id))
     else:
-        ids = source.ids.subquery("c")
+        # the source's share of the rows bounds how far it reads its index, in the same proportion
+        ids = source.ids.limit(max(limit + 1, source.scan * limit // CAP)).subquery("c")
         stmt = select(*_COLUMNS).select_from(
             ids.join(d, d.c.record_id == ids.c.record_id).join(r, r.c.id == d.c.record_id)
         )
-    stmt = stmt.where(*visible, *filters, *source.conditions).limit(CAP + 1)
-    return list(conn.execute(stmt))
+    stmt = stmt.where(*visible, *filters, *source.conditions).limit(limit + 1)
+    return list(conn.execute(stmt).all())
 
 
 def candidates(conn: Connection, query: SearchQuery, scope: ReadScope) -> tuple[list[Hit], bool]:
-    """Every checked, scored candidate the caller may see (at most CAP per source), and whether a source
-    was cut off at its bound."""
+    """Every checked, scored candidate the caller may see (at most CAP in all), and whether a source was
+    cut off at its bound.
+
+    The sources share the CAP rows: each in turn may read an equal part of what the ones before it left,
+    so the most certain sources (they come first) cannot crowd out the rest, and a search's work is bounded
+    however many sources it has."""
     driver, sources = _sources(conn, query)
     filters = _filters(query, driver)
     pinned = _filters(query, driver, unindexed=conn.dialect.name)
     rows: dict[str, Any] = {}
     came_from: dict[str, set[str]] = defaultdict(set)
     truncated = False
-    for source in sources:
-        found = _run(conn, source, filters if source.ids is None else pinned, scope)
-        if len(found) > CAP:
+    used = 0
+    for index, source in enumerate(sources):
+        limit = max((CAP - used) // (len(sources) - index), 1)
+        found = _run(conn, source, filters if source.ids is None else pinned, scope, limit)
+        if len(found) > limit:
             truncated = True
-            found = found[:CAP]
+            found = found[:limit]
+        used += len(found)
         for row in found:
             rows.setdefault(row.record_id, row)
             came_from[row.record_id].add(source.name)
@@ -662,11 +673,17 @@ def _record_counts(conn: Connection, masters: list[str], scope: ReadScope) -> di
 _MARK_WORD = re.compile(r"[0-9A-Za-z\u00c0-\uffff]+")
 
 
+def _token_key(token: str) -> str:
+    """A token of text as the free-text index reads it (lower case, accents off); plain ASCII is the
+    common case and needs no folding."""
+    return token.lower() if token.isascii() else n.fold(token).lower().replace(" ", "")
+
+
 def snippet(body: str, words: Sequence[str], width: int = 80) -> str | None:
     """The part of `body` around the first matched word, HTML-escaped, matched words in <mark>."""
     wanted = {w.lower() for w in words}
     tokens = list(_MARK_WORD.finditer(body))
-    hits = [t for t in tokens if n.fold(t.group()).lower().replace(" ", "") in wanted]
+    hits = [t for t in tokens if _token_key(t.group()) in wanted]
     if not hits:
         return None
     start = max(0, hits[0].start() - width // 2)
