@@ -35,7 +35,7 @@ from openrms.store.database import Database
 from openrms.store.tables import import_run, link, quarantine, record
 
 BATCH = 500
-ROWS = 60_000
+ROWS = 20_000
 SYSTEM = "CRASHTEST"
 SURNAMES = ["Smith", "Jones", "Taylor", "Brown", "Wilson", "Evans", "Khan", "Patel", "Walker", "Wright"]
 FORENAMES = ["John", "Mary", "Ali", "Sophie", "Liam", "Grace", "Omar", "Chloe", "Jack", "Emma"]
@@ -72,6 +72,16 @@ def is_bad(number: int) -> bool:
     return number % 100 == 37
 
 
+def _letters(n: int) -> str:
+    """n written in letters (Aab, Aac...), so every generated surname is a different, valid name."""
+    out = ""
+    while True:
+        n, r = divmod(n, 26)
+        out = "abcdefghijklmnopqrstuvwxyz"[r] + out
+        if n == 0:
+            return out.capitalize()
+
+
 def write_people(path: Path, rows: int) -> None:
     """`rows` people; row N is bad (31 February as date of birth) when N % 100 == 37."""
     with path.open("w", newline="", encoding="utf-8") as f:
@@ -84,7 +94,7 @@ def write_people(path: Path, rows: int) -> None:
             out.writerow(
                 [
                     f"P{n:07d}",
-                    SURNAMES[n % 10],
+                    f"{SURNAMES[n % 10]}-{_letters(n)}",  # distinct people: the master index keeps them apart
                     FORENAMES[(n // 10) % 10],
                     born,
                     "MF"[n % 2],

@@ -83,12 +83,19 @@ def _in_sql(count: int, mark: str) -> str:
     return f"SELECT key, record_id FROM match_key WHERE key IN ({', '.join([mark] * count)})"
 
 
+# Keys known to hold more than BLOCK_CAP records, per database: blocks only grow, so once a key is too common
+# to help it is never looked up again by this process (in a bulk load, fetching a few thousand-record blocks
+# for every batch would make each batch slower than the last).
+_oversized: dict[str, set[str]] = {}
+
+
 def candidate_ids(conn: Connection, keys: Iterable[str]) -> dict[str, set[str]]:
     """key -> ids of the records sharing it, for keys whose block is within the cap.
 
     Keys carry their type in their prefix (a person's `d:`, a vehicle's `vrm:`), so no type filter is needed.
     """
-    wanted = sorted(set(keys))
+    oversized = _oversized.setdefault(str(conn.engine.url), set())
+    wanted = sorted(set(keys) - oversized)
     found: dict[str, set[str]] = defaultdict(set)
     if not wanted:
         return found
@@ -102,7 +109,9 @@ def candidate_ids(conn: Connection, keys: Iterable[str]) -> dict[str, set[str]]:
             rows += conn.exec_driver_sql(_in_sql(len(chunk), mark), chunk).fetchall()
     for key, record_id in rows:
         found[key].add(record_id)
-    return {key: ids for key, ids in found.items() if len(ids) <= BLOCK_CAP}
+    big = {key for key, ids in found.items() if len(ids) > BLOCK_CAP}
+    oversized.update(big)
+    return {key: ids for key, ids in found.items() if key not in big}
 
 
 @lru_cache(maxsize=64)

@@ -28,6 +28,10 @@ from openrms.store.ids import master_id_for
 from openrms.store.scope import ReadScope
 from openrms.store.tables import judgement, record
 
+# Most candidate pairs judged (joined or queued) per written record. Records that look like dozens of others
+# (placeholder names, a shared address) would otherwise fill the review queue and slow every write.
+MAX_PAIRS = 5
+
 
 def rule_score(entity_type: str, a: Features, b: Features) -> tuple[float, list[dict[str, Any]]]:
     """Rule types: a shared key is a match unless a conflicting feature (another VIN, UPRN...) differs."""
@@ -67,12 +71,28 @@ class Scorer:
         return f"model person v{self.model.version}" if self.model else f"rules {self.entity_type}"
 
 
+# Most candidates scored per record: those sharing the most blocking keys with it. A record in several full
+# blocks (a common name in a common year, a shared address) would otherwise cost hundreds of comparisons.
+MAX_CANDIDATES = 20
+
+
+def _most_shared(item: Indexed, blocks: Mapping[str, set[str]]) -> list[str]:
+    shared: dict[str, int] = defaultdict(int)
+    for key in item.keys:
+        for rid in blocks.get(key, ()):
+            shared[rid] += 1
+    shared.pop(item.id, None)
+    if len(shared) <= MAX_CANDIDATES:
+        return list(shared)
+    return sorted(shared, key=lambda rid: (-shared[rid], rid))[:MAX_CANDIDATES]
+
+
 def _scored(
     conn: Connection, scorer: Scorer, items: Sequence[Indexed], scope: ReadScope | None = None
 ) -> dict[str, list[tuple[float, Candidate]]]:
     """For each item, its candidates scored, best first (the item itself excluded)."""
     blocks = candidate_ids(conn, (k for i in items for k in i.keys))
-    wanted = {i.id: {rid for k in i.keys for rid in blocks.get(k, ())} - {i.id} for i in items}
+    wanted = {i.id: _most_shared(i, blocks) for i in items}
     found = candidates(conn, {rid for ids in wanted.values() for rid in ids}, scope)
     out: dict[str, list[tuple[float, Candidate]]] = {}
     for item in items:
@@ -152,6 +172,7 @@ def resolve(
             if p >= review_at and master_of[cand.id] != master_of[item.id]
         ]
         live = [(p, cand, pair) for p, cand, pair in live if pair not in refused and pair not in pending]
+        live = live[:MAX_PAIRS]  # the strongest: a record looking like dozens of others needs a person anyway
         strong = [(p, cand) for p, cand, _ in live if p >= match_at]
         joins = _joins(scorer, match_at, strong, master_of)
         target: str | None = None
