@@ -33,7 +33,6 @@ import resource
 import shutil
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.asgi import time_requests
-from benchmarks.common import Figure, p95, postgres_database, print_table
+from benchmarks.common import Figure, p95, postgres_database, print_table, run_child
 from benchmarks.identity_baseline import pairwise_scores, splink_baseline
 from benchmarks.identity_data import PERSON_KEYS, Dataset, febrl, synthetic, synthetic_fast
 from openrms.identity.batch import cluster, feature_relation_sql, features_table, keys_table
@@ -124,20 +123,7 @@ def accuracy_figures(synthetic_records: int) -> list[Figure]:
 
 # --- the benchmark database (built in a child process: no write hook, nothing left in memory) -------------
 def _child(function: str, *args: str) -> dict[str, Any]:
-    """Run `function(*args)` of this module in a fresh Python; it prints its result as JSON on stdout's last
-    line. Its stderr (progress) passes through."""
-    code = f"import sys; from benchmarks.bench_identity import {function}; {function}(*sys.argv[1:])"
-    path = os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))
-    done = subprocess.run(
-        [sys.executable, "-c", code, *args],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": path},
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"{function} failed with exit code {done.returncode}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_child("benchmarks.bench_identity", function, *args)
 
 
 def _person_data(record: dict[str, Any]) -> dict[str, Any]:

@@ -36,14 +36,13 @@ import os
 import random
 import sqlite3
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import Figure, p95, print_table
+from benchmarks.common import Figure, p95, print_table, run_child
 from openrms.store.database import Database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,19 +72,7 @@ def _target(kind: str) -> float:
 
 # --- the benchmark database (loaded and indexed in a child process, without write hooks) -----------------
 def _child(function: str, *args: str) -> dict[str, Any]:
-    """Run `function(*args)` of this module in a fresh Python; its last stdout line is its JSON result."""
-    code = f"import sys; from benchmarks.bench_search import {function}; {function}(*sys.argv[1:])"
-    path = os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))
-    done = subprocess.run(
-        [sys.executable, "-c", code, *args],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": path},
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"{function} failed with exit code {done.returncode}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_child("benchmarks.bench_search", function, *args)
 
 
 def load_child(url: str, scale: str) -> None:

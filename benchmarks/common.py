@@ -76,3 +76,26 @@ def print_table(title: str, figures: list[Figure]) -> bool:
         table.add_row(f.name, f.target, f.measured, mark)
     Console().print(table)
     return all(f.passed is not False for f in figures)
+
+
+def run_child(module: str, function: str, *args: str) -> dict:
+    """Run `module.function(*args)` in a fresh Python (no write hooks registered, nothing left in memory);
+    it prints its result as JSON on stdout's last line. Its stderr (progress) passes through."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    code = f"import sys; from {module} import {function}; {function}(*sys.argv[1:])"
+    path = os.pathsep.join(filter(None, (str(root), os.environ.get("PYTHONPATH"))))
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": path},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"{function} failed with exit code {done.returncode}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
