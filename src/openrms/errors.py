@@ -58,6 +58,23 @@ class NotFound(OpenRMSError):
     title = "Not found"
 
 
+class Unauthorized(OpenRMSError):
+    """No valid credentials: sign in, or send a bearer token."""
+
+    status = 401
+    kind = "unauthorized"
+    title = "Authentication required"
+
+
+class Forbidden(OpenRMSError):
+    """Signed in, but the caller's roles, scopes or purpose do not allow this action. Never raised for a
+    record the caller may not see: that answers exactly like a missing record (404)."""
+
+    status = 403
+    kind = "forbidden"
+    title = "Forbidden"
+
+
 class Conflict(OpenRMSError):
     status = 409
     kind = "conflict"

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from openrms.api.app import create_app
 from openrms.store.database import Database
+from tests.helpers import share_everything, sign_in
 
 PROBLEM = "application/problem+json"
 PROV: dict[str, Any] = {"agency": "WYP", "source_system": "NICHE", "recorded_by": "PC 1234"}
@@ -24,13 +25,28 @@ PROV: dict[str, Any] = {"agency": "WYP", "source_system": "NICHE", "recorded_by"
 class Api:
     """Thin helpers over a TestClient; each call is one HTTP request."""
 
-    def __init__(self, client: TestClient) -> None:
+    def __init__(self, client: TestClient, db: Database | None = None) -> None:
         self.client = client
+        self.db = db
+        self._others: dict[str, TestClient] = {}
+
+    def as_agency(self, agency: str) -> TestClient:
+        """A client signed in at `agency`, which shares all its records with WYP (the main client's)."""
+        agency = agency.strip().upper()
+        if agency == PROV["agency"] or self.db is None:
+            return self.client
+        if agency not in self._others:
+            other = TestClient(self.client.app, raise_server_exceptions=False)
+            sign_in(other, self.db, username=f"test.{agency.lower()}", agency=agency)
+            share_everything(self.db, agency, PROV["agency"])
+            self._others[agency] = other
+        return self._others[agency]
 
     def create(
         self, entity_type: str, data: dict[str, Any], expect: int | None = 201, **provenance: Any
     ) -> dict[str, Any]:
-        response = self.client.post(
+        client = self.as_agency(provenance.get("agency", PROV["agency"]))
+        response = client.post(
             f"/records/{entity_type}", json={"data": data, "provenance": {**PROV, **provenance}}
         )
         if expect is not None:
@@ -107,9 +123,10 @@ class Api:
 @pytest.fixture
 def client(db: Database) -> Iterator[TestClient]:
     with TestClient(create_app(db), raise_server_exceptions=False) as test_client:
+        sign_in(test_client, db)
         yield test_client
 
 
 @pytest.fixture
-def api(client: TestClient) -> Api:
-    return Api(client)
+def api(client: TestClient, db: Database) -> Api:
+    return Api(client, db)

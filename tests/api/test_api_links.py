@@ -124,14 +124,13 @@ def test_unknown_link_type_is_a_422(api, pole):
     assert "SUSPECT" in body["detail"]
 
 
-def test_link_to_a_missing_record_is_a_422(api, pole):
+def test_link_to_a_missing_record_is_a_404_like_a_hidden_one(api, pole):
     missing = "f" * 24
     response = api.client.post(
         "/links",
         json={"link_type": "SUSPECT", "from_id": pole["person"], "to_id": missing, "provenance": _prov()},
     )
-    body = api.problem(response, 422)
-    assert api.issue_paths(body) == {"to_id"}
+    body = api.problem(response, 404)
     assert missing in body["detail"]
     assert api.links_of(pole["person"]) == []
 

@@ -11,7 +11,8 @@ from openrms.api.app import create_app
 from openrms.cli import app
 from openrms.demo.load import load_demo
 from openrms.store.scope import Unrestricted
-from openrms.store.views import count_records, list_records
+from openrms.store.views import count_records, get_record, list_records
+from tests.helpers import sign_in
 
 
 def test_demo_loads_crimes_people_and_links(db):
@@ -29,7 +30,9 @@ def test_demo_loads_crimes_people_and_links(db):
     assert len(agencies) >= 3  # several agencies' systems, as the demo promises
     assert set(summary.truth.values()) and len(set(summary.truth.values())) == 300
     person = next(iter(summary.truth))
-    client = TestClient(create_app(db))
+    with db.read() as conn:
+        owner = get_record(conn, person, Unrestricted())["provenance"]["agency"]
+    client = sign_in(TestClient(create_app(db)), db, agency=owner)
     view = client.get(f"/records/{person}").json()
     assert view["entity_type"] == "person"
     assert "orphan" not in {q["code"] for q in view["quality"]}  # every synthetic person lives somewhere

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from openrms.api.app import create_app
 from openrms.identity import judgements
 from openrms.store.database import Database
+from tests.helpers import sign_in
 from tests.identity.membership_support import (  # noqa: F401  (no_resolution is an autouse fixture)
     no_resolution,
     person_data,
@@ -24,6 +25,7 @@ PROBLEM = "application/problem+json"
 @pytest.fixture
 def client(db: Database) -> Iterator[TestClient]:
     with TestClient(create_app(db), raise_server_exceptions=False) as test_client:
+        sign_in(test_client, db)
         yield test_client
 
 
@@ -88,7 +90,7 @@ def test_history_split_and_undo_over_http(client):
     history = ok(client.get(f"/masters/{a['master_id']}/history"))
     assert [e["id"] for e in history["events"]] == [split["event_id"], merged["event_id"]]
     assert history["events"][0]["records"] == [{"id": c["id"], "from": a["master_id"], "to": c["master_id"]}]
-    assert history["events"][0]["by"] == "anonymous" and history["events"][0]["reason"] == "not her"
+    assert history["events"][0]["by"] == "test.supervisor" and history["events"][0]["reason"] == "not her"
     # c moved since the merge: the merge cannot be undone until the split is
     refused = problem(client.post(f"/masters/events/{merged['event_id']}/undo", json={}), 409)
     assert c["id"] in refused["detail"]

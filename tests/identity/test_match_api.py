@@ -15,7 +15,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import ColumnElement, Table, func, select, true
 
 from openrms.api.app import create_app
-from openrms.api.deps import read_scope
 from openrms.identity import saved_models
 from openrms.identity.model import MATCH_AT, REVIEW_AT
 from openrms.identity.resolver import match, on_records_written
@@ -32,6 +31,7 @@ from openrms.store.tables import (
     record,
     record_version,
 )
+from tests.helpers import sign_in
 
 PROBLEM = "application/problem+json"
 PROV = {"agency": "WYP", "source_system": "NICHE", "recorded_by": "PC 1234"}
@@ -62,6 +62,7 @@ def resolving(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture
 def client(db: Database) -> Iterator[TestClient]:
     with TestClient(create_app(db), raise_server_exceptions=False) as test_client:
+        sign_in(test_client, db)
         yield test_client
 
 
@@ -79,8 +80,11 @@ class HideAgency:
     def purpose(self) -> str | None:
         return "investigation"
 
-    def records(self, record_table: Table) -> ColumnElement[bool]:
+    def records(self, record_table: Table, fields: Any = ()) -> ColumnElement[bool]:
         return record_table.c.agency != self.agency
+
+    def redact(self, agency: str, entity_type: str, data: Any) -> dict[str, Any]:
+        return dict(data)
 
     def links(self, link_table: Table) -> ColumnElement[bool]:
         return true()
@@ -89,6 +93,11 @@ class HideAgency:
 def create(
     client: TestClient, data: dict[str, Any], entity_type: str = "person", **prov: str
 ) -> dict[str, Any]:
+    agency = prov.get("agency", PROV["agency"])
+    if agency != PROV["agency"]:  # another agency's record is written by one of its own users
+        client = sign_in(
+            TestClient(client.app), client.app.state.db, username=f"user.{agency}", agency=agency
+        )
     response = client.post(f"/records/{entity_type}", json={"data": data, "provenance": {**PROV, **prov}})
     assert response.status_code == 201, response.text
     created = response.json()
@@ -298,7 +307,7 @@ def test_a_restricted_match_alone_reveals_nothing_else(client, db):
 
 def test_restricted_candidates_over_http(client, db):
     visible, hidden = _hidden_and_visible(client)
-    client.app.dependency_overrides[read_scope] = lambda: HideAgency("NYP")
+    # NYP shares nothing with WYP: the signed-in WYP caller cannot see NYP's records
     try:
         answer = post_match(
             client, "person", {"forenames": "John", "surname": "Smith", "date_of_birth": "1985-03-02"}

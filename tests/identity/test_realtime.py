@@ -35,6 +35,7 @@ from openrms.store.tables import (
     membership_change,
     record,
 )
+from tests.helpers import sign_in
 
 JOHN = {"forenames": "John", "surname": "Smith", "date_of_birth": "1985-03-02", "gender": "M"}
 PNC = f"2001/0123456{pnc_check_letter(2001, 123456)}"
@@ -116,6 +117,7 @@ def test_an_exact_duplicate_from_another_system_joins_the_first_records_master(d
 
 def test_an_exact_duplicate_created_through_the_api_joins_too(db):
     with TestClient(create_app(db), raise_server_exceptions=False) as client:
+        sign_in(client, db)
         prov = {"agency": "WYP", "source_system": "NICHE", "recorded_by": "PC 1234"}
         first = client.post("/records/person", json={"data": JOHN, "provenance": prov}).json()
         second = client.post(
@@ -129,6 +131,7 @@ def test_an_exact_duplicate_created_through_the_api_joins_too(db):
 
 def test_the_create_response_names_the_master_the_record_joined(db):
     with TestClient(create_app(db), raise_server_exceptions=False) as client:
+        sign_in(client, db)
         prov = {"agency": "WYP", "source_system": "NICHE", "recorded_by": "PC 1234"}
         first = client.post("/records/person", json={"data": JOHN, "provenance": prov}).json()
         second = client.post(
@@ -369,7 +372,7 @@ def test_a_retracted_record_is_no_longer_a_candidate(db):
 
 
 def test_a_vague_record_between_two_people_joins_neither(db):
-    """"John Smith, born 1985-03" could be either of two John Smiths born that month, who are not each other:
+    """ "John Smith, born 1985-03" could be either of two John Smiths born that month, who are not each other:
     it is ambiguous, so it joins neither (nor chains them together) and both pairs wait for review."""
     first = add(db, {**JOHN, "date_of_birth": "1985-03-02"}, system="NICHE")
     second = add(db, {**JOHN, "date_of_birth": "1985-03-24"}, system="RMS")

@@ -35,6 +35,7 @@ from openrms.store.database import Database
 from openrms.store.scope import Unrestricted
 from openrms.store.tables import import_run, quarantine, record
 from openrms.store.views import get_record, list_records
+from tests.helpers import sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
 CUSTODY = ROOT / "docs" / "examples" / "custody-export.dat"
@@ -80,6 +81,7 @@ def cli(db: Database) -> Iterator[Cli]:
 @pytest.fixture
 def client(db: Database) -> Iterator[TestClient]:
     with TestClient(create_app(db), raise_server_exceptions=False) as test_client:
+        sign_in(test_client, db)
         yield test_client
 
 

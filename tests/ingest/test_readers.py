@@ -73,10 +73,21 @@ def test_formats_and_dispatch(tmp_path: Path) -> None:
     assert isinstance(open_reader(write(tmp_path, "a.json", "[]"), {"format": "json"}), JsonReader)
 
 
-@pytest.mark.parametrize(("name", "fmt"), [
-    ("x.csv", "csv"), ("x.TSV", "csv"), ("x.txt", "csv"), ("x.jsonl", "jsonl"), ("x.ndjson", "jsonl"),
-    ("x.json", "json"), ("x.xml", "xml"), ("x.xlsx", "xlsx"), ("x.dat", "fixed"), ("x.fw", "fixed"),
-])
+@pytest.mark.parametrize(
+    ("name", "fmt"),
+    [
+        ("x.csv", "csv"),
+        ("x.TSV", "csv"),
+        ("x.txt", "csv"),
+        ("x.jsonl", "jsonl"),
+        ("x.ndjson", "jsonl"),
+        ("x.json", "json"),
+        ("x.xml", "xml"),
+        ("x.xlsx", "xlsx"),
+        ("x.dat", "fixed"),
+        ("x.fw", "fixed"),
+    ],
+)
 def test_guess_format(name: str, fmt: str) -> None:
     assert guess_format(name) == fmt
 
@@ -119,8 +130,12 @@ def test_csv_sample_file() -> None:
     rows = list(reader.rows())
     assert [r.number for r in rows] == [1, 2, 3]
     assert [r.location for r in rows] == ["line 2", "lines 3-4", "line 5"]
-    assert rows[0].fields == {"crime_ref": "CR/1001/24", "reported": "2024-01-05", "offence": "Burglary",
-                              "narrative": 'Entry forced via rear door, "jemmy" marks'}
+    assert rows[0].fields == {
+        "crime_ref": "CR/1001/24",
+        "reported": "2024-01-05",
+        "offence": "Burglary",
+        "narrative": 'Entry forced via rear door, "jemmy" marks',
+    }
     assert rows[1].fields["narrative"] == "Bicycle taken\nfrom outside the library"
     assert rows[1].raw == 'CR/1002/24,2024-01-06,Theft,"Bicycle taken\nfrom outside the library"'
     assert rows[2].raw == "CR/1003/24,2024-01-07,Criminal damage,Window smashed"
@@ -148,13 +163,15 @@ def test_csv_explicit_delimiter_and_quotechar(tmp_path: Path) -> None:
 
 
 def test_csv_unbalanced_quote_mid_file_keeps_the_good_rows_after_it(tmp_path: Path) -> None:
-    text = ('id,name,note\n'
-            '1,Ann,"fine"\n'
-            '2,Bob,"never closed\n'
-            '3,Cy,plain\n'
-            '4,Di,"quoted, ok"\n'
-            '5,Ed,"two\nlines"\n'
-            '6,Fy,last\n')
+    text = (
+        "id,name,note\n"
+        '1,Ann,"fine"\n'
+        '2,Bob,"never closed\n'
+        "3,Cy,plain\n"
+        '4,Di,"quoted, ok"\n'
+        '5,Ed,"two\nlines"\n'
+        "6,Fy,last\n"
+    )
     rows = read(write(tmp_path, "q.csv", text), format="csv")
     assert [r.number for r in rows] == [1, 2, 3, 4, 5, 6]
     bad = rows[1]
@@ -263,8 +280,10 @@ def test_csv_header_only_and_blank_lines(tmp_path: Path) -> None:
     assert reader.columns == ("a", "b", "c") and list(reader.rows()) == []
     assert read(write(tmp_path, "h2.csv", "a;b"), format="csv") == []
     rows = read(write(tmp_path, "e.csv", "a,b\n\n1,2\n\r\n,\n"), format="csv")
-    assert [(r.location, r.fields) for r in rows] == [("line 3", {"a": "1", "b": "2"}),
-                                                      ("line 5", {"a": "", "b": ""})]
+    assert [(r.location, r.fields) for r in rows] == [
+        ("line 3", {"a": "1", "b": "2"}),
+        ("line 5", {"a": "", "b": ""}),
+    ]
     assert "found none" in refused(write(tmp_path, "blank.csv", "\n\n"), format="csv")
 
 
@@ -275,7 +294,7 @@ def test_csv_duplicate_header_names(tmp_path: Path) -> None:
 
 def test_csv_enormous_field(tmp_path: Path) -> None:
     big = "x" * 1_000_001
-    path = write(tmp_path, "big.csv", f"id,note\n1,{'y' * 1_000_000}\n2,\"{big}\"\n3,ok\n")
+    path = write(tmp_path, "big.csv", f'id,note\n1,{"y" * 1_000_000}\n2,"{big}"\n3,ok\n')
     rows = read(path, format="csv")
     assert rows[0].fields is not None and len(rows[0].fields["note"]) == 1_000_000
     assert rows[1].location == "line 3" and rows[1].error.startswith("field longer than 1,000,000 characters")
@@ -303,8 +322,10 @@ def test_csv_without_header(tmp_path: Path) -> None:
     reader = open_reader(path, {"format": "csv", "header": False, "columns": ["id", "name"], "skip_lines": 1})
     assert reader.columns == ("id", "name") and reader.delimiter == "|"
     rows = list(reader.rows())
-    assert [(r.location, r.fields) for r in rows] == [("line 2", {"id": "1", "name": "Ann"}),
-                                                      ("line 3", {"id": "2", "name": "Bob"})]
+    assert [(r.location, r.fields) for r in rows] == [
+        ("line 2", {"id": "1", "name": "Ann"}),
+        ("line 3", {"id": "2", "name": "Bob"}),
+    ]
     assert "must list the column names" in refused(path, format="csv", header=False)
     assert "header: false" in refused(path, format="csv", columns=["a"])
     assert "duplicate" in refused(path, format="csv", header=False, columns=["a", "a"])
@@ -393,10 +414,13 @@ def test_xml_sample_file_flattened() -> None:
     assert [r.number for r in rows] == [1, 2]
     assert rows[0].location == "element 1 (/Export/Reports/Report, line 6)"
     assert rows[0].fields == {
-        "@id": "R1", "@status": "open",
-        "Offence/@code": "0510", "Offence": "Burglary",
+        "@id": "R1",
+        "@status": "open",
+        "Offence/@code": "0510",
+        "Offence": "Burglary",
         "Subject/@role": ["suspect", "witness"],
-        "Subject/Surname": ["Smith", "Jones"], "Subject/Forename": ["John", "Ann"],
+        "Subject/Surname": ["Smith", "Jones"],
+        "Subject/Forename": ["John", "Ann"],
     }
     assert rows[0].raw.startswith('<Report xmlns="urn:example:legacy" id="R1" status="open">')
     assert rows[0].raw.endswith("</Report>")
@@ -417,8 +441,10 @@ def test_xml_with_entities_is_refused_before_anything_is_read(name: str) -> None
     with pytest.raises(SourceError) as info:
         open_reader(DATA / name, {"format": "xml", "record_path": "/Export/Report"})
     assert name in info.value.detail
-    assert "XML declares a DTD/entities; refused to protect against entity expansion (billion laughs) " \
-           "and external entities (XXE)" in info.value.detail
+    assert (
+        "XML declares a DTD/entities; refused to protect against entity expansion (billion laughs) "
+        "and external entities (XXE)" in info.value.detail
+    )
 
 
 def test_xml_external_dtd_and_doctype_after_a_long_comment_are_refused(tmp_path: Path) -> None:
@@ -450,8 +476,9 @@ def test_xml_malformed_midway_yields_a_failed_row_and_stops(tmp_path: Path) -> N
 
 
 def test_xml_source_errors(tmp_path: Path) -> None:
-    assert "malformed XML at line 1" in refused(write(tmp_path, "a.xml", "not xml"), format="xml",
-                                                record_path="/a")
+    assert "malformed XML at line 1" in refused(
+        write(tmp_path, "a.xml", "not xml"), format="xml", record_path="/a"
+    )
     path = write(tmp_path, "b.xml", "<Export><R/></Export>")
     assert "root element is <Export>" in refused(path, format="xml", record_path="/Other/R")
     assert "record_path" in refused(path, format="xml", record_path="Export/R")
@@ -492,8 +519,12 @@ def test_xml_memory_stays_flat(tmp_path: Path) -> None:
 
 # --- Fixed width -----------------------------------------------------------------------------------------
 
-LAYOUT = [{"name": "id", "start": 1, "width": 4}, {"name": "surname", "start": 5, "end": 14},
-          {"name": "forename", "start": 15, "width": 10}, {"name": "born", "start": 25, "width": 8}]
+LAYOUT = [
+    {"name": "id", "start": 1, "width": 4},
+    {"name": "surname", "start": 5, "end": 14},
+    {"name": "forename", "start": 15, "width": 10},
+    {"name": "born", "start": 25, "width": 8},
+]
 
 
 def test_fixed_sample_file() -> None:
@@ -565,7 +596,10 @@ def test_xlsx_sheet_by_name_and_index(tmp_path: Path) -> None:
         assert reader.columns == ("crime_ref", "reported", "value")
         rows = list(reader.rows())
         assert [(r.number, r.location) for r in rows] == [
-            (1, "sheet Crimes row 3"), (2, "sheet Crimes row 6"), (3, "sheet Crimes row 7")]
+            (1, "sheet Crimes row 3"),
+            (2, "sheet Crimes row 6"),
+            (3, "sheet Crimes row 7"),
+        ]
         when = dt.datetime(2024, 1, 5, 9, 30)
         assert rows[0].fields == {"crime_ref": "CR/1", "reported": when, "value": 12.5}
         assert json.loads(rows[0].raw) == {"crime_ref": "CR/1", "reported": str(when), "value": 12.5}
@@ -606,8 +640,9 @@ def test_sql_reads_a_sqlite_table(tmp_path: Path) -> None:
     assert isinstance(reader, SqlReader) and reader.columns == ("id", "code", "value")
     rows = list(reader.rows())
     assert len(rows) == 2500
-    assert rows[0] == SourceRow(1, "result row 1", '{"id": 1, "code": "C1", "value": 0.5}',
-                                {"id": 1, "code": "C1", "value": 0.5})
+    assert rows[0] == SourceRow(
+        1, "result row 1", '{"id": 1, "code": "C1", "value": 0.5}', {"id": 1, "code": "C1", "value": 0.5}
+    )
     assert rows[-1].location == "result row 2500"
 
 
@@ -632,8 +667,10 @@ def test_csv_memory_does_not_grow_with_file_size(tmp_path: Path) -> None:
     columns = [f"col{i}" for i in range(12)]
     with path.open("w", encoding="utf-8", newline="") as f:
         f.write(",".join(columns) + "\r\n")
-        block = "".join(f'{i},"Smith, John",{"é" * 90},2024-01-05,' + ",".join(["x" * 200] * 8) + "\r\n"
-                        for i in range(1000))
+        block = "".join(
+            f'{i},"Smith, John",{"é" * 90},2024-01-05,' + ",".join(["x" * 200] * 8) + "\r\n"
+            for i in range(1000)
+        )
         for _ in range(30):
             f.write(block)
     size = path.stat().st_size

@@ -52,8 +52,9 @@ def check(path: Path, spec: dict[str, Any]) -> None:
 
 @FUZZ
 @given(data=st.binary(max_size=1500), kind=st.sampled_from(sorted(SPECS)))
-def test_arbitrary_bytes_never_raise_anything_but_source_error(tmp_path: Path, data: bytes,
-                                                                 kind: str) -> None:
+def test_arbitrary_bytes_never_raise_anything_but_source_error(
+    tmp_path: Path, data: bytes, kind: str
+) -> None:
     path = tmp_path / "fuzz.bin"
     path.write_bytes(data)
     check(path, SPECS[kind])
@@ -61,8 +62,9 @@ def test_arbitrary_bytes_never_raise_anything_but_source_error(tmp_path: Path, d
 
 @FUZZ
 @given(data=st.data(), kind=st.sampled_from(sorted(NEAR)), codec=st.sampled_from(["utf-8", "cp1252"]))
-def test_near_grammar_text_never_raises_anything_but_source_error(tmp_path: Path, data: st.DataObject,
-                                                                   kind: str, codec: str) -> None:
+def test_near_grammar_text_never_raises_anything_but_source_error(
+    tmp_path: Path, data: st.DataObject, kind: str, codec: str
+) -> None:
     text = data.draw(NEAR[kind])
     path = tmp_path / "fuzz.txt"
     path.write_bytes(text.encode(codec, "replace"))
@@ -75,10 +77,15 @@ CELLS = st.lists(st.one_of(CELL, SPECIAL), max_size=4).map("".join)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(width=st.integers(2, 6), data=st.data(), delimiter=st.sampled_from([",", ";", "\t", "|"]),
-       quoting=st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]))
-def test_csv_written_by_python_reads_back_equal(tmp_path: Path, width: int, data: st.DataObject,
-                                                delimiter: str, quoting: int) -> None:
+@given(
+    width=st.integers(2, 6),
+    data=st.data(),
+    delimiter=st.sampled_from([",", ";", "\t", "|"]),
+    quoting=st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]),
+)
+def test_csv_written_by_python_reads_back_equal(
+    tmp_path: Path, width: int, data: st.DataObject, delimiter: str, quoting: int
+) -> None:
     names = [f"col_{i}" for i in range(width)]
     table = data.draw(st.lists(st.lists(CELLS, min_size=width, max_size=width), max_size=15))
     out = io.StringIO()
@@ -98,11 +105,15 @@ WORD = st.text(alphabet="abcdefghij 0123456789é", min_size=1, max_size=8)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(good=st.lists(st.tuples(WORD, WORD), min_size=1, max_size=30),
-       bad=st.lists(st.tuples(st.integers(0, 30), st.text(alphabet="xyz é", min_size=1, max_size=6)),
-                    max_size=4))
-def test_unbalanced_quotes_never_cost_the_good_rows_around_them(tmp_path: Path, good: list[tuple[str, str]],
-                                                                bad: list[tuple[int, str]]) -> None:
+@given(
+    good=st.lists(st.tuples(WORD, WORD), min_size=1, max_size=30),
+    bad=st.lists(
+        st.tuples(st.integers(0, 30), st.text(alphabet="xyz é", min_size=1, max_size=6)), max_size=4
+    ),
+)
+def test_unbalanced_quotes_never_cost_the_good_rows_around_them(
+    tmp_path: Path, good: list[tuple[str, str]], bad: list[tuple[int, str]]
+) -> None:
     lines = [f"{a},{b}" for a, b in good]
     for at, text in sorted(bad, reverse=True):
         lines.insert(min(at, len(lines)), f'{text},"{text}')

@@ -38,8 +38,11 @@ class HideAgency:
     def purpose(self) -> str | None:
         return "test"
 
-    def records(self, record_table: Any) -> Any:
+    def records(self, record_table: Any, fields: Any = ()) -> Any:
         return record_table.c.agency != self.agency
+
+    def redact(self, agency: str, entity_type: str, data: Any) -> dict[str, Any]:
+        return dict(data)
 
     def links(self, link_table: Any) -> Any:
         return link_table.c.agency != self.agency

@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from openrms.api.app import create_app
-from openrms.api.deps import read_scope
 from openrms.search.query import PARAMETERS
-from tests.search.conftest import LEEDS, HideAgency
+from tests.helpers import share_everything, sign_in
+from tests.search.conftest import LEEDS
 
 PROBLEM = "application/problem+json"
 
@@ -20,6 +20,8 @@ PROBLEM = "application/problem+json"
 @pytest.fixture
 def client(seeded):
     with TestClient(create_app(seeded.db), raise_server_exceptions=False) as test_client:
+        sign_in(test_client, seeded.db)
+        share_everything(seeded.db, "BTP", "WYP")  # BTP shares with WYP; NCA shares with nobody
         yield test_client
 
 
@@ -125,8 +127,8 @@ def test_binary_and_nul_are_refused(client):
 
 def test_hidden_records_do_not_leak_over_http(seeded):
     app = create_app(seeded.db)
-    app.dependency_overrides[read_scope] = lambda: HideAgency("NCA")
     with TestClient(app) as client:
+        sign_in(client, seeded.db)  # a WYP user: NCA's records are another agency's, shared with nobody
         text = client.get("/search", params={"q": "jewellery"}).text
         text += client.get("/search", params={"surname": "Smith"}).text
         text += client.get("/search/suggest", params={"field": "name", "prefix": "ze"}).text

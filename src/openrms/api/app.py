@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 import openrms.identity.hooks  # every write maintains the master index
 import openrms.search.hooks  # noqa: F401  (... and the search index)
 from openrms import __version__
 from openrms.api import problems
-from openrms.api.routers import imports, links, masters, match, meta, records, search
+from openrms.api.deps import current_subject
+from openrms.api.routers import (
+    admin,
+    agreements,
+    audit,
+    auth,
+    imports,
+    links,
+    masters,
+    match,
+    meta,
+    records,
+    search,
+)
 from openrms.store.database import Database
 
 
@@ -23,14 +36,19 @@ def create_app(db: Database | str | None = None) -> FastAPI:
     )
     app.state.db = database
     problems.install(app)
+    app.include_router(meta.router)  # /health answers anyone; its other routes need a subject themselves
+    app.include_router(auth.router)  # sign-in and OIDC answer anyone; the rest check the subject themselves
+    # every other route needs a signed-in subject; tests/access/test_routes_need_auth.py enumerates them all
     for router in (
-        meta.router,
         records.router,
         links.router,
         masters.router,
         match.router,
         imports.router,
         search.router,
+        agreements.router,
+        admin.router,
+        audit.router,
     ):
-        app.include_router(router)
+        app.include_router(router, dependencies=[Depends(current_subject)])
     return app

@@ -63,13 +63,15 @@ def data_model(entity_type: str) -> type[BaseModel]:
 
 
 class ProvenanceIn(BaseModel):
-    """Where the record comes from. Until sign-in exists (access-control issue) `recorded_by` is required."""
+    """Where the record comes from. The agency is always the signed-in user's (another is refused)."""
 
     model_config = ConfigDict(extra="forbid")
-    agency: str = Field(description="Owning agency code, e.g. WYP", examples=["WYP"])
+    agency: str | None = Field(None, description="Owning agency code; default and only allowed value: yours")
     source_system: str = Field(description="System the record came from", examples=["NICHE"])
     source_key: str | None = Field(None, description="The record's key in that system; omit for new entries")
-    recorded_by: str = Field(description="Who recorded it (user or collar number)")
+    recorded_by: str | None = Field(
+        None, description="Who recorded it (collar number); default: your username"
+    )
     recorded_at: dt.datetime | None = Field(None, description="When the source recorded it; default now")
     classification: str = Field("OFFICIAL", description="OFFICIAL, OFFICIAL-SENSITIVE, SECRET or TOP SECRET")
     handling: str = Field("P", description="P, C (conditions required), or legacy 5x5x5 codes 4 or 5")
@@ -93,7 +95,7 @@ class RecordUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     version: int = Field(ge=1)
     data: dict[str, Any]
-    recorded_by: str
+    recorded_by: str | None = Field(None, description="Default: your username")
     reason: str | None = None
     classification: str | None = None
     handling: str | None = None
@@ -102,7 +104,7 @@ class RecordUpdate(BaseModel):
 
 class RecordRetract(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    recorded_by: str
+    recorded_by: str | None = Field(None, description="Default: your username")
     reason: str = Field(min_length=3)
 
 
@@ -120,7 +122,7 @@ class LinkCreate(BaseModel):
 class LinkUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     version: int = Field(ge=1)
-    recorded_by: str
+    recorded_by: str | None = Field(None, description="Default: your username")
     valid_from: str | None = None
     valid_to: str | None = None
     data: dict[str, Any] | None = None

@@ -19,6 +19,8 @@ from rich.table import Table
 import openrms.identity.hooks  # every write maintains the master index
 import openrms.search.hooks  # noqa: F401  (... and the search index)
 from openrms import __version__
+from openrms.cli.access import agency_app, token_app, user_app
+from openrms.cli.audit import audit_app
 from openrms.cli.common import DbOption, console, open_db, out, print_json, reported
 from openrms.cli.identity import match_command, resolve_command
 from openrms.cli.imports import import_command, quarantine_app
@@ -44,6 +46,10 @@ app.add_typer(master_app, name="master")
 app.add_typer(master_app, name="masters", hidden=True)  # `openrms masters export ...` reads naturally too
 app.add_typer(review_app, name="review")
 app.add_typer(quarantine_app, name="quarantine")
+app.add_typer(agency_app, name="agency")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+app.add_typer(audit_app, name="audit")
 app.command("import")(import_command)
 app.command("match")(match_command)
 app.command("resolve")(resolve_command)

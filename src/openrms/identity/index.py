@@ -147,7 +147,9 @@ def candidates(conn: Connection, ids: Iterable[str], scope: ReadScope | None = N
                 features = orjson.loads(text) if isinstance(text, (str, bytes)) else text
                 out[rid] = Candidate(rid, master_id, agency, features, True)
         return out
-    visible = scope.records(record)
+    # a candidate's evidence compares every field, so only records the caller sees whole count as visible;
+    # one shared with fields redacted is reported like a hidden one ("contact the agency")
+    visible = scope.records(record, None)
     for start in range(0, len(wanted), CHUNK):
         rows = conn.execute(
             select(

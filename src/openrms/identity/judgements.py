@@ -257,7 +257,7 @@ def _records(conn: Connection, record_ids: set[str], scope: ReadScope) -> dict[s
             )
             .where(record.c.id.in_(wanted[start : start + CHUNK]), scope.records(record))
         )
-        out.update({row.id: _view(row) for row in rows})
+        out.update({row.id: _view(row, scope) for row in rows})
     return out
 
 

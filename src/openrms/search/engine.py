@@ -552,10 +552,58 @@ def _score(query: SearchQuery, row: Any, sources: set[str]) -> Hit | None:
 # ---------------------------------------------------------------------------------------------------------
 
 
+# The record fields each criterion matches on. A record shared under an agreement that redacts some fields
+# must not be found through them (that would disclose the hidden value), so the scope is told which fields
+# a query reads; free text reads them all.
+_CRITERION_FIELDS: dict[str, tuple[str, ...]] = {
+    "surname": ("surname", "forenames"),
+    "forename": ("surname", "forenames"),
+    "dob": ("date_of_birth",),
+    "gender": ("gender",),
+    "ids": ("pnc_id", "cro_number", "ni_number", "passport_number", "driving_licence"),
+    "vrm": ("vrm",),
+    "make": ("make",),
+    "model": ("model",),
+    "colour": ("colour",),
+    "phone": ("number",),
+    "email": ("address",),
+    "postcode": ("postcode",),
+    "street": ("street",),
+    "town": ("town",),
+    "circle": ("latitude", "longitude"),
+    "box": ("latitude", "longitude"),
+    "ho_class": ("ho_class",),
+    "offence_code": ("offence_code",),
+    "crime_type": ("crime_type",),
+    "outcome": ("outcome",),
+    "dates": ("occurred_from", "occurred_to"),
+    "hate": ("hate_crime",),
+    "event_types": ("crime_type", "incident_type", "category", "concern_type"),
+    "area": ("area",),
+}
+
+
+def searched_fields(query: SearchQuery) -> frozenset[str] | None:
+    """The fields `query` matches on (None: every field, for free text)."""
+    if query.q is not None:
+        return None
+    wanted: set[str] = set()
+    for name, fields in _CRITERION_FIELDS.items():
+        value = getattr(query, name)
+        if value not in (None, (), ""):
+            wanted.update(fields)
+    return frozenset(wanted)
+
+
 def _run(
-    conn: Connection, source: Source, filters: list[ColumnElement[bool]], scope: ReadScope, limit: int = CAP
+    conn: Connection,
+    query: SearchQuery,
+    source: Source,
+    filters: list[ColumnElement[bool]],
+    scope: ReadScope,
+    limit: int = CAP,
 ) -> list[Any]:
-    visible = [scope.records(r), r.c.deleted.is_(False)]
+    visible = [scope.records(r, searched_fields(query)), r.c.deleted.is_(False)]
     if source.ids is None:
         stmt = select(*_COLUMNS).select_from(d.join(r, r.c.id == d.c.record_id))
     else:
@@ -584,7 +632,7 @@ def candidates(conn: Connection, query: SearchQuery, scope: ReadScope) -> tuple[
     used = 0
     for index, source in enumerate(sources):
         limit = max((CAP - used) // (len(sources) - index), 1)
-        found = _run(conn, source, filters if source.ids is None else pinned, scope, limit)
+        found = _run(conn, query, source, filters if source.ids is None else pinned, scope, limit)
         if len(found) > limit:
             truncated = True
             found = found[:limit]

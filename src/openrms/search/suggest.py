@@ -37,7 +37,9 @@ def suggest(
         raise BadRequest("parameter 'prefix': at most 100 printable characters", parameter="prefix")
     if not 1 <= limit <= MAX_LIMIT:
         raise BadRequest(f"parameter 'limit': 1 to {MAX_LIMIT}", parameter="limit")
-    visible = [record.c.deleted.is_(False), scope.records(record)]
+    # suggestions match on names or VRMs: a record shared with those fields redacted is not suggested
+    matched = {"surname", "forenames"} if field == "name" else {"vrm"}
+    visible = [record.c.deleted.is_(False), scope.records(record, matched)]
     if field == "name":
         key = " ".join(n.fold(prefix).split())
         if len(key.replace(" ", "")) < 2:

@@ -40,7 +40,7 @@ def export_jsonl(
     if entity_type:
         query = query.where(record.c.entity_type == entity_type)
     for row in conn.execution_options(yield_per=BATCH).execute(query):
-        handle.write(orjson.dumps({"kind": "record", **_view(row)}).decode() + "\n")
+        handle.write(orjson.dumps({"kind": "record", **_view(row, scope)}).decode() + "\n")
         counts["records"] += 1
     if with_links:
         other_from, other_to = record.alias("f"), record.alias("t")

@@ -39,3 +39,8 @@ def new_source_key() -> str:
 def split_master_id(record: str, event: str) -> str:
     """A new master for a record split off the master it started in (so that master keeps the rest)."""
     return _digest("master", record, event)
+
+
+def random_id() -> str:
+    """An id for something with no source key of its own (an agreement, a user, a token): 24 hex chars."""
+    return uuid.uuid4().hex[:24]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, case, insert, or_, select, update
+from sqlalchemy import Connection, and_, case, exists, insert, or_, select, update
 
 from openrms.errors import BadRequest, BatchInvalid, Conflict, Issue, NotFound, RecordInvalid
 from openrms.schema import registry
@@ -461,15 +461,28 @@ def _current_links() -> Any:
     )
 
 
+def _both_ends_visible(scope: ReadScope) -> Any:
+    """A link is seen only with both its ends: a hidden record must not show through its links."""
+    ends = record.alias("ends")
+    return and_(
+        exists(select(ends.c.id).where(ends.c.id == link.c.from_id, scope.records(ends))),
+        exists(select(ends.c.id).where(ends.c.id == link.c.to_id, scope.records(ends))),
+    )
+
+
 def get_link(conn: Connection, link_id: str, scope: ReadScope) -> dict[str, Any]:
-    row = conn.execute(_current_links().where(link.c.id == link_id, scope.links(link))).first()
+    row = conn.execute(
+        _current_links().where(link.c.id == link_id, scope.links(link), _both_ends_visible(scope))
+    ).first()
     if row is None:
         raise NotFound(f"no link {link_id}")
     return _link_view(row)
 
 
 def link_history(conn: Connection, link_id: str, scope: ReadScope) -> list[dict[str, Any]]:
-    head = conn.execute(select(link).where(link.c.id == link_id, scope.links(link))).first()
+    head = conn.execute(
+        select(link).where(link.c.id == link_id, scope.links(link), _both_ends_visible(scope))
+    ).first()
     if head is None:
         raise NotFound(f"no link {link_id}")
     rows = conn.execute(

@@ -66,7 +66,7 @@ def master_view(
     ).all()
     if not rows:
         raise NotFound(f"no master {master_id}")
-    records = [_view(r) for r in rows]
+    records = [_view(r, scope) for r in rows]
     gold = choose(head.entity_type, records) if choose else golden(records)
     return {
         "id": head.id,

@@ -7,7 +7,8 @@ scope for SQL conditions, so a record the caller may not see is never fetched, c
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Table, true
 
@@ -21,9 +22,16 @@ class ReadScope(Protocol):
     @property
     def purpose(self) -> str | None: ...
 
-    def records(self, record_table: Table) -> ColumnElement[bool]: ...
+    def records(self, record_table: Table, fields: Iterable[str] | None = ()) -> ColumnElement[bool]:
+        """Records the caller may see. `fields`: the fields a search matches on (None: free text over all
+        of them), so a record shared with some fields redacted is not found through a hidden field."""
+        ...
 
     def links(self, link_table: Table) -> ColumnElement[bool]: ...
+
+    def redact(self, agency: str, entity_type: str, data: Mapping[str, Any]) -> dict[str, Any]:
+        """A visible record's data without the fields the caller may not see."""
+        ...
 
 
 class Unrestricted:
@@ -40,8 +48,11 @@ class Unrestricted:
     def purpose(self) -> str | None:
         return self._purpose
 
-    def records(self, record_table: Table) -> ColumnElement[bool]:
+    def records(self, record_table: Table, fields: Iterable[str] | None = ()) -> ColumnElement[bool]:
         return true()
 
     def links(self, link_table: Table) -> ColumnElement[bool]:
         return true()
+
+    def redact(self, agency: str, entity_type: str, data: Mapping[str, Any]) -> dict[str, Any]:
+        return dict(data)

@@ -419,3 +419,143 @@ search_text = Table(
     Column("body", Text, nullable=False),
     Index("ix_search_text_doc", "doc", unique=True),
 )
+
+# ---- access control (openrms.access) ----
+
+# Agencies sharing the platform: police forces, prosecutors, courts, prisons, probation, health, social care.
+agency = Table(
+    "agency",
+    metadata,
+    Column("code", String(40), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(20), nullable=False),  # police, prosecutor, court, prison, probation, health...
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("active", Boolean, nullable=False, server_default="1"),
+)
+
+unit = Table(
+    "unit",
+    metadata,
+    Column("agency", String(40), ForeignKey("agency.code"), nullable=False),
+    Column("code", String(40), nullable=False),
+    Column("name", String(200), nullable=False),
+    PrimaryKeyConstraint("agency", "code"),
+)
+
+# A person (or a system) who signs in. `roles` is a JSON list; `vetting` the highest classification they
+# are cleared for. The password hash is argon2id; failed attempts lock the account for a while.
+user_account = Table(
+    "user_account",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("username", String(120), nullable=False, unique=True),
+    Column("display_name", String(200), nullable=False),
+    Column("agency", String(40), ForeignKey("agency.code"), nullable=False),
+    Column("unit", String(40)),
+    Column("roles", Document, nullable=False),
+    Column("vetting", String(20), nullable=False),
+    Column("password_hash", String(200)),
+    Column("external_id", String(200), unique=True),  # OIDC subject, when signed in through a provider
+    Column("active", Boolean, nullable=False, server_default="1"),
+    Column("failed_attempts", Integer, nullable=False, server_default="0"),
+    Column("locked_until", UTCDateTime()),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("created_by", String(120), nullable=False),
+)
+
+# Scoped, revocable API tokens for systems. Only a SHA-256 of the token is stored.
+api_token = Table(
+    "api_token",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("user_id", String(ID), ForeignKey("user_account.id"), nullable=False),
+    Column("name", String(120), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("scopes", Document, nullable=False),  # "read", "write", "admin", "audit"
+    Column("purpose", String(40)),  # the purpose a system declares once, for every call made with the token
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime()),
+    Column("revoked_at", UTCDateTime()),
+    Column("last_used_at", UTCDateTime()),
+)
+
+# Web sessions: the cookie carries a random id; only its SHA-256 is stored, with the CSRF token and the
+# purpose (and reason) the user declared for the session.
+web_session = Table(
+    "web_session",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("user_id", String(ID), ForeignKey("user_account.id"), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("purpose", String(40)),
+    Column("reason", Text),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("ended_at", UTCDateTime()),
+)
+
+# Agreements under which one agency's records are shared with another: which entity types, which fields of
+# each (null: every field), for which purposes, from when to when, approved by both sides; revocable.
+sharing_agreement = Table(
+    "sharing_agreement",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("provider", String(40), ForeignKey("agency.code"), nullable=False),
+    Column("recipient", String(40), ForeignKey("agency.code"), nullable=False),
+    Column("entity_types", Document, nullable=False),  # {"person": ["forenames", ...] or null, ...}
+    Column("purposes", Document, nullable=False),
+    Column("valid_from", UTCDateTime(), nullable=False),
+    Column("valid_to", UTCDateTime()),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("created_by", String(120), nullable=False),
+    Column("provider_approved_by", String(120)),
+    Column("provider_approved_at", UTCDateTime()),
+    Column("recipient_approved_by", String(120)),
+    Column("recipient_approved_at", UTCDateTime()),
+    Column("revoked_at", UTCDateTime()),
+    Column("revoked_by", String(120)),
+    Index("ix_sharing_agreement_recipient", "recipient"),
+)
+
+# A record restricted to named users or units (covert operations, staff as suspects, public figures): only
+# those principals ("user:<id>" or "unit:<agency>/<code>") may see it. A record with no rows is unrestricted.
+record_restriction = Table(
+    "record_restriction",
+    metadata,
+    Column("record_id", String(ID), nullable=False),
+    Column("principal", String(120), nullable=False),
+    Column("added_at", UTCDateTime(), nullable=False),
+    Column("added_by", String(120), nullable=False),
+    PrimaryKeyConstraint("record_id", "principal"),
+    sqlite_with_rowid=False,
+)
+
+# The audit trail: append-only, each entry's hash covers its content and the previous entry's hash, so an
+# edited, removed or reordered entry breaks the chain at that point (see openrms.access.audit).
+audit_entry = Table(
+    "audit_entry",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("actor", String(120), nullable=False),
+    Column("agency", String(40)),
+    Column("action", String(40), nullable=False),
+    Column("purpose", String(40)),
+    Column("reason", Text),
+    Column("detail", Document, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_audit_entry_actor", "actor", "seq"),
+)
+
+# Which records each audit entry disclosed or changed, so "who saw this record" is an indexed lookup.
+audit_record = Table(
+    "audit_record",
+    metadata,
+    Column("record_id", String(ID), nullable=False),
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), nullable=False),
+    PrimaryKeyConstraint("record_id", "seq"),
+    Index("ix_audit_record_seq", "seq", "record_id"),
+    sqlite_with_rowid=False,
+)

@@ -43,18 +43,19 @@ def title(entity_type: str, data: dict[str, Any]) -> str:
     return " ".join(parts) or etype.label
 
 
-def _view(row: Row[Any], version_row: Row[Any] | None = None) -> dict[str, Any]:
+def _view(row: Row[Any], scope: ReadScope, version_row: Row[Any] | None = None) -> dict[str, Any]:
     v = version_row or row
+    data = scope.redact(row.agency, row.entity_type, v.data)
     return {
         "id": row.id,
         "entity_type": row.entity_type,
         "category": row.category,
-        "title": title(row.entity_type, v.data),
+        "title": title(row.entity_type, data),
         "version": v.version,
         "current_version": row.current_version,
         "master_id": row.master_id,
         "deleted": bool(v.deleted),
-        "data": v.data,
+        "data": data,
         "provenance": {
             "agency": row.agency,
             "source_system": row.source_system,
@@ -112,8 +113,8 @@ def get_record(
         ).first()
         if row is None:
             raise NotFound(f"no record {record_id}")
-        view = _view(row)
-        view["quality"] = quality(conn, row, row.data, scope)
+        view = _view(row, scope)
+        view["quality"] = quality(conn, row, view["data"], scope)
         return view
     row = _visible(conn, record_id, scope)
     query = select(record_version).where(record_version.c.record_id == record_id)
@@ -130,8 +131,8 @@ def get_record(
         when = as_at.isoformat() if as_at else ""
         what = f"has no version {version}" if version is not None else f"did not exist yet at {when}"
         raise NotFound(f"record {record_id} {what}; it was first recorded at {row.created_at.isoformat()}")
-    view = _view(row, version_row)
-    view["quality"] = quality(conn, row, version_row.data, scope)
+    view = _view(row, scope, version_row)
+    view["quality"] = quality(conn, row, view["data"], scope)
     return view
 
 
@@ -142,7 +143,7 @@ def history(conn: Connection, record_id: str, scope: ReadScope) -> list[dict[str
         .where(record_version.c.record_id == record_id)
         .order_by(record_version.c.version)
     )
-    return [_view(row, v) for v in versions]
+    return [_view(row, scope, v) for v in versions]
 
 
 def quality(conn: Connection, row: Row[Any], data: dict[str, Any], scope: ReadScope) -> list[dict[str, str]]:
@@ -222,7 +223,8 @@ def list_records(
         raise BadRequest(f"limit must be between 1 and {MAX_PAGE}")
     if entity_type is not None and entity_type not in registry().entity_types:
         _unknown_type(entity_type)
-    conditions = [scope.records(record)]
+    # filtering on a field is matching on it: a record shared with that field redacted must not be found
+    conditions = [scope.records(record, set(fields)) if fields else scope.records(record)]
     for column, value in (
         (record.c.entity_type, entity_type),
         (record.c.source_system, source_system),
@@ -251,7 +253,7 @@ def list_records(
         .limit(limit + 1)
     )
     rows = conn.execute(query).all()
-    items = [_view(r) for r in rows[:limit]]
+    items = [_view(r, scope) for r in rows[:limit]]
     return Page(items, rows[limit - 1].id if len(rows) > limit else None)
 
 

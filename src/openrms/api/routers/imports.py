@@ -7,17 +7,36 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
-from openrms.api.deps import database
-from openrms.errors import BadRequest
+from openrms.access.model import Subject
+from openrms.api.deps import current_subject, database
+from openrms.api.guard import audited, require
+from openrms.errors import BadRequest, Forbidden
 from openrms.ingest import runs, service
 from openrms.ingest.mapping import builtin_mappings
 from openrms.store.database import Database
 
-router = APIRouter(tags=["imports"])
+
+def _importer(request: Request) -> Subject:
+    """Imports, runs and the quarantine (which holds raw source rows) are for those who may import."""
+    subject = current_subject(request)
+    require(subject, "import")
+    return subject
+
+
+router = APIRouter(tags=["imports"], dependencies=[Depends(_importer)])
 Db = Annotated[Database, Depends(database)]
+Importer = Annotated[Subject, Depends(_importer)]
+
+
+def _own_agency(subject: Subject, agency: str | None) -> str:
+    """Records are imported for the importer's agency only."""
+    code = (agency or subject.agency).strip().upper()
+    if code != subject.agency:
+        raise Forbidden(f"you import for {subject.agency}; agency {code!r} is another agency")
+    return code
 
 
 def _mapping_ref(mapping: str | None, mapping_yaml: str | None, scratch: Path) -> str:
@@ -44,7 +63,9 @@ def _builtin(name: str) -> str:
 
 @router.post("/imports", summary="Upload a file and import it through a mapping")
 def upload(
+    request: Request,
     db: Db,
+    subject: Importer,
     file: Annotated[UploadFile, File(description="The export to import")],
     mapping: Annotated[str | None, Form(description="Built-in mapping name, e.g. police-uk")] = None,
     mapping_yaml: Annotated[str | None, Form(description="Or the mapping YAML itself")] = None,
@@ -65,13 +86,14 @@ def upload(
             db,
             target,
             ref,
-            agency=agency,
+            agency=_own_agency(subject, agency),
             source_system=source_system,
             dry_run=dry_run,
             snapshot=snapshot,
             recorded_by=recorded_by,
             workers=0,
         )
+    audited(request, "import", (), {"file": name, "mapping": mapping or "(uploaded)", "dry_run": dry_run})
     return report.as_dict()
 
 
@@ -87,13 +109,14 @@ class FeedPush(BaseModel):
 
 
 @router.post("/feeds/{mapping}", summary="Push a live feed's records through a built-in mapping")
-def push(mapping: str, body: FeedPush, db: Db) -> dict[str, Any]:
+def push(mapping: str, body: FeedPush, request: Request, db: Db, subject: Importer) -> dict[str, Any]:
     ref = _mapping_ref(mapping, None, Path("."))
+    audited(request, "feed", (), {"mapping": mapping, "rows": len(body.records), "dry_run": body.dry_run})
     report = service.import_rows(
         db,
         body.records,
         ref,
-        agency=body.agency,
+        agency=_own_agency(subject, body.agency),
         source_system=body.source_system,
         recorded_by=body.recorded_by,
         dry_run=body.dry_run,

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
-from openrms.api.deps import database, read_scope
+from openrms.api.deps import database
+from openrms.api.guard import Access, audited
 from openrms.api.responses import JSON
 from openrms.store.database import Database
-from openrms.store.scope import ReadScope
 
 router = APIRouter(tags=["master index"])
 Db = Annotated[Database, Depends(database)]
-Scope = Annotated[ReadScope, Depends(read_scope)]
 
 
 class MatchRequest(BaseModel):
@@ -34,8 +33,13 @@ class MatchRequest(BaseModel):
         "A candidate the caller may not see appears only under `restricted`, as the agency to contact."
     ),
 )
-def match_record(body: MatchRequest, db: Db, scope: Scope) -> Any:
+def match_record(body: MatchRequest, request: Request, db: Db, scope: Access) -> Any:
     from openrms.identity.resolver import match
 
     with db.read() as conn:
-        return JSON(match(conn, body.entity_type, body.data, scope, limit=body.limit))
+        found = match(conn, body.entity_type, body.data, scope, limit=body.limit)
+    shown = [c["record_id"] for c in found["candidates"]]
+    audited(
+        request, "match", shown, {"entity_type": body.entity_type, "restricted": len(found["restricted"])}
+    )
+    return JSON(found)

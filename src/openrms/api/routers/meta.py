@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Response
 
 from openrms import __version__
-from openrms.api.deps import database
+from openrms.api.deps import current_subject, database
 from openrms.api.responses import JSON
 from openrms.errors import NotFound
 from openrms.schema import registry
@@ -31,12 +31,22 @@ def health(db: Db, response: Response) -> dict[str, Any]:
     }
 
 
-@router.get("/schema", tags=["meta"], summary="The POLE registry: entity types, fields, links, code lists")
+@router.get(
+    "/schema",
+    tags=["meta"],
+    dependencies=[Depends(current_subject)],
+    summary="The POLE registry: entity types, fields, links, code lists",
+)
 def schema() -> dict[str, Any]:
     return JSON(registry().as_dict())
 
 
-@router.get("/schema/{entity_type}", tags=["meta"], summary="One entity type's fields and rules")
+@router.get(
+    "/schema/{entity_type}",
+    tags=["meta"],
+    dependencies=[Depends(current_subject)],
+    summary="One entity type's fields and rules",
+)
 def schema_entity(entity_type: str) -> dict[str, Any]:
     if entity_type not in registry().entity_types:
         raise NotFound(f"no entity type {entity_type!r}; known: {', '.join(sorted(registry().entity_types))}")

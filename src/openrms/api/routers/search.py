@@ -6,18 +6,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
-from openrms.api.deps import database, read_scope
+from openrms.api.deps import database
+from openrms.api.guard import Access, audited
 from openrms.api.responses import JSON
-from openrms.errors import BadRequest
+from openrms.errors import BadRequest, Forbidden
 from openrms.search.engine import search
 from openrms.search.query import PARAMETERS, parse_query
 from openrms.search.suggest import FIELDS, MAX_LIMIT, suggest
 from openrms.store.database import Database
-from openrms.store.scope import ReadScope
 
 router = APIRouter(tags=["search"])
 Db = Annotated[Database, Depends(database)]
-Scope = Annotated[ReadScope, Depends(read_scope)]
 
 _EXAMPLES = {"q": "Jon Smyth born about 1985", "vrm": "AB1?C*", "postcode": "LS1 4", "dob": "~1985"}
 _DOCUMENTED = [
@@ -54,10 +53,17 @@ def _params(request: Request) -> dict[str, list[str]]:
     ),
     openapi_extra={"parameters": _DOCUMENTED},
 )
-def search_route(request: Request, db: Db, scope: Scope) -> Any:
+def search_route(request: Request, db: Db, scope: Access) -> Any:
     query = parse_query(_params(request))
+    if not scope.subject.reason:
+        raise Forbidden(
+            "a search needs a reason: send it in the X-OpenRMS-Reason header (e.g. a crime number)"
+        )
     with db.read() as conn:
-        return JSON(search(conn, query, scope))
+        found = search(conn, query, scope)
+    shown = [rid for item in found["results"] for rid in item["matched_records"]]
+    audited(request, "search", shown, {"query": dict(request.query_params), "total": found["total"]})
+    return JSON(found)
 
 
 @router.get(
@@ -76,7 +82,7 @@ def search_route(request: Request, db: Db, scope: Scope) -> Any:
         ]
     },
 )
-def suggest_route(request: Request, db: Db, scope: Scope) -> Any:
+def suggest_route(request: Request, db: Db, scope: Access) -> Any:
     params = _params(request)
     unknown = sorted(set(params) - set(_SUGGEST))
     if unknown:
@@ -99,4 +105,6 @@ def suggest_route(request: Request, db: Db, scope: Scope) -> Any:
             )
         limit = int(raw)
     with db.read() as conn:
-        return JSON(suggest(conn, params["field"][0], params["prefix"][0], scope, limit=limit))
+        found = suggest(conn, params["field"][0], params["prefix"][0], scope, limit=limit)
+    audited(request, "suggest", [s["record_id"] for s in found["suggestions"]], {"field": params["field"][0]})
+    return JSON(found)

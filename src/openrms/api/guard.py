@@ -1,0 +1,143 @@
+"""What every route does around its work: check the action is allowed, and put it on the audit trail.
+
+Reads are filtered by the read scope inside their queries (see `openrms.access.policy`); writes are checked
+here with `decide()` against the target record's markings before anything is written. Every route records
+what it disclosed or changed with `audited(...)`, one append to the hash-chained trail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import Connection, select
+
+from openrms.access import audit
+from openrms.access.model import RANK, Subject, classification_of
+from openrms.access.policy import Policy, Resource
+from openrms.api import deps
+from openrms.errors import Forbidden, NotFound
+from openrms.store.tables import record, record_restriction
+
+Access = Annotated[Policy, Depends(deps.policy)]
+Caller = Annotated[Subject, Depends(deps.current_subject)]
+
+
+def require(subject: Subject, action: str) -> None:
+    """403 unless the subject's roles (and token scopes) allow `action`."""
+    if not subject.can(action):
+        roles = ", ".join(sorted(subject.roles)) or "none"
+        raise Forbidden(f"your roles ({roles}) do not allow '{action}'" + _scope_note(subject, action))
+
+
+def _scope_note(subject: Subject, action: str) -> str:
+    return (
+        f" with this token's scopes ({', '.join(sorted(subject.scopes))})" if subject.via == "token" else ""
+    )
+
+
+def resource_of(conn: Connection, record_id: str) -> Resource | None:
+    row = conn.execute(
+        select(record.c.agency, record.c.entity_type, record.c.classification, record.c.handling).where(
+            record.c.id == record_id
+        )
+    ).first()
+    if row is None:
+        return None
+    principals = conn.execute(
+        select(record_restriction.c.principal).where(record_restriction.c.record_id == record_id)
+    ).scalars()
+    return Resource(row.agency, row.entity_type, row.classification, row.handling, frozenset(principals))
+
+
+def check_record(conn: Connection, policy: Policy, record_id: str, action: str) -> Resource:
+    """The record's markings if `action` on it is permitted; 404 when the caller may not even see it (so a
+    hidden record answers like a missing one), 403 when they see it but may not do this."""
+    require(policy.subject, action)
+    resource = resource_of(conn, record_id)
+    if resource is None or not policy.decide("read", resource).permit:
+        raise NotFound(f"no record {record_id}")
+    decision = policy.decide(action, resource)
+    if not decision.permit:
+        raise Forbidden(f"you may not {action} record {record_id}: {decision.why}")
+    return resource
+
+
+def own_provenance(subject: Subject, provenance: Mapping[str, Any]) -> dict[str, Any]:
+    """Provenance for a write by `subject`: their agency (another agency's is refused) and, unless given,
+    their username as `recorded_by`; a classification above their vetting is refused."""
+    out = dict(provenance)
+    agency = (out.get("agency") or subject.agency).strip().upper()
+    if agency != subject.agency:
+        raise Forbidden(f"you record for {subject.agency}; provenance.agency {agency!r} is another agency")
+    out["agency"] = agency
+    out["recorded_by"] = out.get("recorded_by") or subject.username
+    marking = out.get("classification")
+    if marking and classification_of(marking) in RANK and RANK[classification_of(marking)] > subject.rank:
+        raise Forbidden(f"you cannot mark a record {marking}: above your vetting ({subject.vetting})")
+    return out
+
+
+def audited(
+    request: Request,
+    action: str,
+    record_ids: Iterable[str] = (),
+    detail: dict[str, Any] | None = None,
+    conn: Connection | None = None,
+) -> None:
+    """Append an entry for this request: who, their agency, purpose and reason, what they did and which
+    records it disclosed or changed. Given a write connection, the entry commits with the write."""
+    subject: Subject | None = getattr(request.state, "subject", None)
+    entry = {
+        "actor": subject.username if subject else "anonymous",
+        "agency": subject.agency if subject else None,
+        "action": action,
+        "purpose": subject.purpose if subject else None,
+        "reason": subject.reason if subject else None,
+        "detail": {"method": request.method, "path": request.url.path, **(detail or {})},
+        "record_ids": sorted(set(record_ids)),
+        "now": dt.datetime.now(dt.UTC),
+    }
+    if conn is not None:
+        audit.append(conn, **entry)
+        return
+    with request.app.state.db.write() as write:
+        audit.append(write, **entry)
+
+
+def check_members(conn: Connection, policy: Policy, master_ids: Iterable[str]) -> list[str]:
+    """The records of `master_ids`, all of which the caller must see before changing membership: a master
+    they see none of is 404; one with records hidden from them is 403 (the hidden records stay unnamed)."""
+    wanted = sorted(set(master_ids))
+    everyone = conn.execute(
+        select(record.c.id, record.c.master_id).where(record.c.master_id.in_(wanted))
+    ).all()
+    visible = set(
+        conn.execute(
+            select(record.c.id).where(record.c.master_id.in_(wanted), policy.records(record))
+        ).scalars()
+    )
+    for master_id in wanted:
+        members = [r.id for r in everyone if r.master_id == master_id]
+        seen = [m for m in members if m in visible]
+        if not seen:
+            raise NotFound(f"no master {master_id}")
+        if len(seen) < len(members):
+            raise Forbidden(
+                f"master {master_id} holds records you may not see; only someone who sees them all may "
+                "merge or split it"
+            )
+    return [r.id for r in everyone]
+
+
+def check_visible(conn: Connection, policy: Policy, record_ids: Iterable[str]) -> None:
+    """404 for the first of `record_ids` the caller may not see."""
+    wanted = sorted(set(record_ids))
+    seen = set(
+        conn.execute(select(record.c.id).where(record.c.id.in_(wanted), policy.records(record))).scalars()
+    )
+    for rid in wanted:
+        if rid not in seen:
+            raise NotFound(f"no record {rid}")
