@@ -482,8 +482,11 @@ def phones(draw: st.DrawFn) -> str:
 @st.composite
 def emails(draw: st.DrawFn) -> str:
     local = draw(st.text(alphabet=string.ascii_letters + DIGITS + "._+-", min_size=1, max_size=20))
-    labels = draw(st.lists(st.text(alphabet=string.ascii_letters + DIGITS, min_size=1, max_size=10),
-                           min_size=2, max_size=4))
+    labels = draw(
+        st.lists(
+            st.text(alphabet=string.ascii_letters + DIGITS, min_size=1, max_size=10), min_size=2, max_size=4
+        )
+    )
     return f"{local}@{'.'.join(labels)}"
 
 
@@ -495,8 +498,11 @@ def person_names(draw: st.DrawFn) -> str:
     word = st.text(alphabet=st.characters(categories=["L"]), min_size=1, max_size=12)
     words = draw(st.lists(word, min_size=1, max_size=4))
     assume(len(words) == 1 or words[0].casefold() not in TITLES)
-    separators = draw(st.lists(st.sampled_from([" ", "-", "'", "’", "  "]),
-                               min_size=len(words) - 1, max_size=len(words) - 1))
+    separators = draw(
+        st.lists(
+            st.sampled_from([" ", "-", "'", "’", "  "]), min_size=len(words) - 1, max_size=len(words) - 1
+        )
+    )
     name = words[0] + "".join(sep + w for sep, w in zip(separators, words[1:], strict=True))
     assume(len(name) <= 100)
     return name

@@ -23,6 +23,7 @@ from openrms.api.routers import (
     search,
 )
 from openrms.store.database import Database
+from openrms.web import install as install_web
 
 
 def create_app(db: Database | str | None = None) -> FastAPI:
@@ -51,4 +52,5 @@ def create_app(db: Database | str | None = None) -> FastAPI:
         audit.router,
     ):
         app.include_router(router, dependencies=[Depends(current_subject)])
+    install_web(app)
     return app
