@@ -89,6 +89,7 @@ def _serve(database: Database, host: str, port: int) -> None:
     from openrms.api.app import create_app
 
     console.print(f"OpenRMS {__version__} on {database!r}")
+    console.print(f"Web:  http://{host}:{port}/ui/")
     console.print(f"API:  http://{host}:{port}/docs   (OpenAPI: http://{host}:{port}/openapi.json)")
     uvicorn.run(create_app(database), host=host, port=port, log_level="info")
 
@@ -125,8 +126,18 @@ def demo(
             console.print(f"{db} already holds the demo; `openrms demo --fresh` rebuilds it", soft_wrap=True)
         else:
             _load_demo(database, people, seed, load_demo)
+    _print_demo_accounts()
     if serve_after:
         _serve(database, host, port)
+
+
+def _print_demo_accounts() -> None:
+    from openrms.demo.accounts import DEMO_PASSWORD, USERS
+
+    table = Table("username", "agency", "roles", title=f"Demo accounts (password: {DEMO_PASSWORD})")
+    for username, (_, agency, roles, _) in USERS.items():
+        table.add_row(username, agency, ", ".join(roles))
+    console.print(table)
 
 
 def _load_demo(database: Database, people: int, seed: int, load: Any) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import select
 import openrms.identity.hooks  # every write maintains the master index
 import openrms.search.hooks  # noqa: F401  (... and are findable as they load)
 from openrms.demo import policeuk, showcase
+from openrms.demo.accounts import create_demo_accounts
 from openrms.demo.synthetic import CrimeRef, generate
 from openrms.store import ids
 from openrms.store.database import Database
@@ -104,6 +105,7 @@ def load_demo(
         db, showcase.LINKS, {showcase.record_id(r): r.entity_type for r in showcase.RECORDS}, summary
     )
     tick("people", len(population.links))
+    create_demo_accounts(db)
     summary.seconds = time.perf_counter() - started
     return summary
 
