@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, and_, exists, false, or_, select
+from sqlalchemy import ColumnElement, Connection, Table, and_, false, or_, select
 
 from openrms.access.model import CLASSIFICATIONS, RANK, SHAREABLE_HANDLING, Subject, classification_of
 from openrms.schema import registry
@@ -238,14 +238,18 @@ class Policy:
         return self.subject.can("read") and self.subject.purpose is not None
 
     def _restriction_ok(self, table: Table) -> ColumnElement[bool]:
+        """Unrestricted, or restricted to one of this subject's principals. Both subqueries are uncorrelated,
+        so the database evaluates each once per query (SQLite builds a temporary index, PostgreSQL a hashed
+        subplan) instead of probing the restriction table for every candidate row."""
         rr = record_restriction
-        restricted = exists(select(rr.c.record_id).where(rr.c.record_id == table.c.id))
-        mine = exists(
-            select(rr.c.record_id).where(
-                rr.c.record_id == table.c.id, rr.c.principal.in_(self.subject.principals)
-            )
-        )
-        return or_(~restricted, mine)
+        restricted = select(rr.c.record_id)
+        mine = select(rr.c.record_id).where(rr.c.principal.in_(self.subject.principals))
+        return or_(table.c.id.not_in(restricted), table.c.id.in_(mine))
+
+    def _vetting_ok(self, table: Table) -> list[ColumnElement[bool]]:
+        """The classifications above the subject's vetting, excluded (nothing to test for TOP-SECRET)."""
+        above = [c for c in CLASSIFICATIONS if c not in self._classes]
+        return [table.c.classification.not_in(above)] if above else []
 
     def _shared(self, table: Table, fields: frozenset[str] | None) -> list[ColumnElement[bool]]:
         """One condition per providing agency: its record types this subject's agreements cover (for a
@@ -275,7 +279,7 @@ class Policy:
         agency_ok = t.c.agency == self.subject.agency
         if shared:
             agency_ok = or_(agency_ok, and_(t.c.handling.in_(SHAREABLE_HANDLING), or_(*shared)))
-        return and_(t.c.classification.in_(self._classes), agency_ok, self._restriction_ok(t))
+        return and_(*self._vetting_ok(t), agency_ok, self._restriction_ok(t))
 
     def _shared_any(self, table: Table) -> list[ColumnElement[bool]]:
         by_provider: dict[str, set[str]] = {}
@@ -296,7 +300,7 @@ class Policy:
         agency_ok = t.c.agency == self.subject.agency
         if providers:
             agency_ok = or_(agency_ok, and_(t.c.agency.in_(providers), t.c.handling.in_(SHAREABLE_HANDLING)))
-        return and_(t.c.classification.in_(self._classes), agency_ok)
+        return and_(*self._vetting_ok(t), agency_ok)
 
     def redact(self, agency: str, entity_type: str, data: Mapping[str, Any]) -> dict[str, Any]:
         """`data` with the fields this caller may not see removed (the record itself is already known to

@@ -1,0 +1,145 @@
+"""What access control costs: search p95 with the caller's policy filter against the same query unfiltered,
+and GET /records/{id} p95 with the audit trail written against the same read without it.
+
+Targets (the access-control issue): filtering adds at most 20% to search p95; audit writing adds at most 10%
+to read p95. Both are measured as ratios within one run, the two variants interleaved query by query, so a
+noisy machine slows both alike. The search index is the search benchmark's (`--scale`, cached in
+`--workdir`); the filter is a real `Policy`: a vetted officer of the indexed records' agency, with two
+partner agreements in force, so every record passes through the classification, agency, agreement and
+restriction conditions.
+
+    python -m benchmarks.bench_access --scale 0.01
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.bench_search import CLASSES, WARMUP, _call, make_queries, say, sqlite_index
+from benchmarks.common import Figure, p95, print_table
+from benchmarks.search_data import AGENCY
+from openrms.access.model import Subject
+from openrms.access.policy import Agreement, Policy
+from openrms.store.database import Database
+from openrms.store.scope import Unrestricted
+
+SEARCH_LIMIT, AUDIT_LIMIT = 1.20, 1.10
+READS = 600
+
+
+def _policy() -> Policy:
+    now = dt.datetime.now(dt.UTC)
+    subject = Subject(
+        "bench", "bench.officer", AGENCY, frozenset({"supervisor"}), "SECRET", purpose="investigation"
+    )
+    shared = [
+        Agreement(
+            f"a{i}",
+            "bench",
+            provider,
+            AGENCY,
+            {"person": None, "crime": None},
+            frozenset({"investigation"}),
+            now - dt.timedelta(days=1),
+        )
+        for i, provider in enumerate(("NYP", "BTP"))
+    ]
+    return Policy(subject, shared, now)
+
+
+def search_figures(db: Database) -> list[Figure]:
+    queries = make_queries(db)
+    figures = []
+    for kind, label in CLASSES.items():
+        call = _call(kind)
+        plain: list[float] = []
+        filtered: list[float] = []
+        with db.read() as conn:
+            for p in queries[kind][:WARMUP]:
+                call(conn, p, Unrestricted())
+                call(conn, p, _policy())
+            for p in queries[kind][WARMUP:]:
+                for scope, samples in ((Unrestricted(), plain), (_policy(), filtered)):
+                    started = time.perf_counter()
+                    call(conn, p, scope)
+                    samples.append((time.perf_counter() - started) * 1000)
+        ratio = p95(filtered) / p95(plain)
+        figures.append(
+            Figure(
+                f"search p95 filtered / unfiltered: {label}",
+                f"<= {SEARCH_LIMIT:.2f}",
+                f"{ratio:.2f} ({p95(filtered):.1f} / {p95(plain):.1f} ms)",
+                ratio <= SEARCH_LIMIT,
+            )
+        )
+    return figures
+
+
+def audit_figures(db: Database) -> list[Figure]:
+    from fastapi.testclient import TestClient
+    from sqlalchemy import select
+
+    import openrms.api.routers.records as records_router
+    from openrms.api.app import create_app
+    from openrms.store.tables import record
+    from tests.helpers import sign_in
+
+    with db.read() as conn:
+        ids = list(conn.execute(select(record.c.id).where(record.c.agency == AGENCY).limit(READS)).scalars())
+    audited = records_router.audited
+    with TestClient(create_app(db)) as client:
+        sign_in(client, db, username=f"bench.audit.{os.getpid()}", agency=AGENCY)
+        on: list[float] = []
+        off: list[float] = []
+        for n, rid in enumerate(ids * 2):
+            for enabled, samples in ((True, on), (False, off)):
+                records_router.audited = audited if enabled else (lambda *a, **k: None)
+                started = time.perf_counter()
+                assert client.get(f"/records/{rid}").status_code == 200
+                if n >= WARMUP:
+                    samples.append((time.perf_counter() - started) * 1000)
+        records_router.audited = audited
+    ratio = p95(on) / p95(off)
+    return [
+        Figure(
+            "GET /records/{id} p95 audited / not audited (SQLite, in-process)",
+            f"<= {AUDIT_LIMIT:.2f}",
+            f"{ratio:.2f} ({p95(on):.2f} / {p95(off):.2f} ms)",
+            ratio <= AUDIT_LIMIT,
+        )
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--scale", type=float, default=0.01, help="the search benchmark's index scale")
+    parser.add_argument("--workdir", type=Path, default=Path(".bench-search"), help="cached databases")
+    args = parser.parse_args()
+    load = os.getloadavg()[0]
+    db_path, _ = sqlite_index(args.workdir, args.scale)
+    db = Database(f"sqlite:///{db_path}")
+    from openrms.store import migrate
+
+    migrate.upgrade(db)
+    figures: list[Any] = []
+    try:
+        say("search with and without the policy filter")
+        figures += search_figures(db)
+        say("reads with and without the audit trail")
+        figures += audit_figures(db)
+    finally:
+        db.dispose()
+    title = f"OpenRMS access-control costs, search index scale {args.scale:g} (load {load:.2f} at start)"
+    return 0 if print_table(title, figures) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
