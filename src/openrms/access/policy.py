@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Table, and_, false, or_, select
@@ -204,6 +204,32 @@ def agreement_of(row: Any) -> Agreement:
     )
 
 
+@lru_cache(maxsize=4096)
+def _records_condition(
+    table: Table,
+    agency: str,
+    above: tuple[str, ...],
+    principals: tuple[str, ...],
+    coverage: tuple[tuple[str, tuple[str, ...]], ...],
+) -> ColumnElement[bool]:
+    """The SQL of `Policy.records`, built once per distinct set of inputs: building a SQLAlchemy expression
+    costs more than running a small indexed query, and every request of the same kind of caller asks for the
+    same one. The restriction subqueries are uncorrelated, so the database evaluates each once per query
+    (SQLite builds a temporary index, PostgreSQL a hashed subplan) rather than probing per candidate row."""
+    t = table
+    agency_ok: ColumnElement[bool] = t.c.agency == agency
+    if coverage:
+        shared = [and_(t.c.agency == p, t.c.entity_type.in_(list(types))) for p, types in coverage]
+        agency_ok = or_(agency_ok, and_(t.c.handling.in_(SHAREABLE_HANDLING), or_(*shared)))
+    rr = record_restriction
+    restriction_ok = or_(
+        t.c.id.not_in(select(rr.c.record_id)),
+        t.c.id.in_(select(rr.c.record_id).where(rr.c.principal.in_(list(principals)))),
+    )
+    vetting = [t.c.classification.not_in(list(above))] if above else []
+    return and_(*vetting, agency_ok, restriction_ok)
+
+
 @dataclass
 class Policy:
     """A subject's read scope for one request: `decide()`'s rules as SQL, plus its redactions."""
@@ -237,35 +263,19 @@ class Policy:
     def _readable(self) -> bool:
         return self.subject.can("read") and self.subject.purpose is not None
 
-    def _restriction_ok(self, table: Table) -> ColumnElement[bool]:
-        """Unrestricted, or restricted to one of this subject's principals. Both subqueries are uncorrelated,
-        so the database evaluates each once per query (SQLite builds a temporary index, PostgreSQL a hashed
-        subplan) instead of probing the restriction table for every candidate row."""
-        rr = record_restriction
-        restricted = select(rr.c.record_id)
-        mine = select(rr.c.record_id).where(rr.c.principal.in_(self.subject.principals))
-        return or_(table.c.id.not_in(restricted), table.c.id.in_(mine))
-
-    def _vetting_ok(self, table: Table) -> list[ColumnElement[bool]]:
-        """The classifications above the subject's vetting, excluded (nothing to test for TOP-SECRET)."""
-        above = [c for c in CLASSIFICATIONS if c not in self._classes]
-        return [table.c.classification.not_in(above)] if above else []
-
-    def _shared(self, table: Table, fields: frozenset[str] | None) -> list[ColumnElement[bool]]:
-        """One condition per providing agency: its record types this subject's agreements cover (for a
-        field-limited search, only types whose shared fields include every field searched)."""
+    def _coverage(self, fields: frozenset[str] | None) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """(provider, entity types) this subject's agreements open to them. `fields`: () any agreement (a
+        record read, redacted as needed); a set, only agreements sharing those fields (a field search);
+        None, only agreements sharing whole records (free text reads every field)."""
         by_provider: dict[str, set[str]] = {}
         for a in self._usable:
             for etype, shared in a.entity_types.items():
                 if fields is None and shared is not None:
-                    continue  # free text reads every field: only whole-record agreements qualify
-                if fields is not None and shared is not None and not fields <= set(shared):
+                    continue
+                if fields and shared is not None and not fields <= set(shared):
                     continue
                 by_provider.setdefault(a.provider, set()).add(etype)
-        return [
-            and_(table.c.agency == provider, table.c.entity_type.in_(sorted(types)))
-            for provider, types in sorted(by_provider.items())
-        ]
+        return tuple((provider, tuple(sorted(types))) for provider, types in sorted(by_provider.items()))
 
     def records(self, record_table: Table, fields: Iterable[str] | None = ()) -> ColumnElement[bool]:
         """Visible records. `fields` names the fields a search matches on: () for reading a record (any
@@ -273,22 +283,11 @@ class Policy:
         None for free text over every field (only agreements sharing whole records)."""
         if not self._readable():
             return false()
-        t = record_table
         wanted = frozenset(fields) if fields is not None else None
-        shared = self._shared_any(t) if wanted is not None and not wanted else self._shared(t, wanted)
-        agency_ok = t.c.agency == self.subject.agency
-        if shared:
-            agency_ok = or_(agency_ok, and_(t.c.handling.in_(SHAREABLE_HANDLING), or_(*shared)))
-        return and_(*self._vetting_ok(t), agency_ok, self._restriction_ok(t))
-
-    def _shared_any(self, table: Table) -> list[ColumnElement[bool]]:
-        by_provider: dict[str, set[str]] = {}
-        for a in self._usable:
-            by_provider.setdefault(a.provider, set()).update(a.entity_types)
-        return [
-            and_(table.c.agency == provider, table.c.entity_type.in_(sorted(types)))
-            for provider, types in sorted(by_provider.items())
-        ]
+        above = tuple(c for c in CLASSIFICATIONS if c not in self._classes)
+        return _records_condition(
+            record_table, self.subject.agency, above, self.subject.principals, self._coverage(wanted)
+        )
 
     def links(self, link_table: Table) -> ColumnElement[bool]:
         """Visible links: within the vetting, and the link's own agency is the caller's or shares with
@@ -300,7 +299,8 @@ class Policy:
         agency_ok = t.c.agency == self.subject.agency
         if providers:
             agency_ok = or_(agency_ok, and_(t.c.agency.in_(providers), t.c.handling.in_(SHAREABLE_HANDLING)))
-        return and_(*self._vetting_ok(t), agency_ok)
+        above = [c for c in CLASSIFICATIONS if c not in self._classes]
+        return and_(*([t.c.classification.not_in(above)] if above else []), agency_ok)
 
     def redact(self, agency: str, entity_type: str, data: Mapping[str, Any]) -> dict[str, Any]:
         """`data` with the fields this caller may not see removed (the record itself is already known to
