@@ -18,7 +18,8 @@ from openrms.access import audit
 from openrms.access.model import RANK, Subject, classification_of
 from openrms.access.policy import Policy, Resource
 from openrms.api import deps
-from openrms.errors import Forbidden, NotFound
+from openrms.errors import BadRequest, Forbidden, NotFound
+from openrms.store.provenance import normalise_classification
 from openrms.store.tables import record, record_restriction
 
 Access = Annotated[Policy, Depends(deps.policy)]
@@ -74,10 +75,21 @@ def own_provenance(subject: Subject, provenance: Mapping[str, Any]) -> dict[str,
         raise Forbidden(f"you record for {subject.agency}; provenance.agency {agency!r} is another agency")
     out["agency"] = agency
     out["recorded_by"] = out.get("recorded_by") or subject.username
-    marking = out.get("classification")
-    if marking and classification_of(marking) in RANK and RANK[classification_of(marking)] > subject.rank:
-        raise Forbidden(f"you cannot mark a record {marking}: above your vetting ({subject.vetting})")
+    check_marking(subject, out.get("classification"))
     return out
+
+
+def check_marking(subject: Subject, marking: str | None) -> None:
+    """403 for a classification above the subject's vetting (legacy markings mapped first; an unknown
+    marking is left for the provenance check to refuse with its own message)."""
+    if not marking:
+        return
+    try:
+        canonical = normalise_classification(marking)
+    except BadRequest:
+        return
+    if RANK[classification_of(canonical)] > subject.rank:
+        raise Forbidden(f"you cannot mark a record {marking}: above your vetting ({subject.vetting})")
 
 
 def audited(

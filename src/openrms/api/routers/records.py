@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from openrms.access.model import RANK, classification_of
 from openrms.api.deps import database
-from openrms.api.guard import Access, audited, check_record, own_provenance, require
+from openrms.api.guard import Access, audited, check_marking, check_record, own_provenance, require
 from openrms.api.models import RecordRetract, RecordUpdate, create_model_for
 from openrms.api.responses import JSON
 from openrms.errors import BadRequest, Forbidden
@@ -164,10 +164,7 @@ def _update(
     record_id: str, body: RecordUpdate, request: Request, db: Database, scope: Access, merge: bool
 ) -> dict[str, Any]:
     subject = scope.subject
-    if body.classification and RANK.get(classification_of(body.classification), 3) > subject.rank:
-        raise Forbidden(
-            f"you cannot mark a record {body.classification}: above your vetting ({subject.vetting})"
-        )
+    check_marking(subject, body.classification)
     with db.write() as conn:
         check_record(conn, scope, record_id, "update")
         outcome = writes.update_record(
