@@ -22,7 +22,6 @@ import uvicorn
 
 from openrms.api.app import create_app
 from openrms.store.database import Database
-from openrms.web import install
 from tests.web.conftest import seed, use_auth
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -84,8 +83,6 @@ def server(tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatc
     auth = use_auth(db, monkeypatch)
     ids = seed(db)
     app = create_app(db)
-    if not any(getattr(r, "path", "") == "/ui/" for r in app.routes):
-        install(app)
     port = _free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     running = uvicorn.Server(config)

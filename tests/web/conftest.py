@@ -1,59 +1,32 @@
 """Fixtures for the web UI tests: a TestClient on each back end with the UI installed, seeded records, and
 a signed-in browser session.
 
-Signing in uses the real `openrms.access.accounts` and `openrms.access.authn` when they are implemented.
-Until then, the page tests (search, person) run against `ContractAuthn`, an in-memory stand-in written
-from the documented contract of `authn`, so the web layer is tested now; the tests of the sign-in flow
-itself need the real thing and skip with a reason naming what is missing.
+Signing in uses the real `openrms.access.accounts` and `openrms.access.authn`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 import openrms.identity.hooks  # duplicates resolve to one master as they are written
 import openrms.search.hooks  # noqa: F401  (records are indexed as they are written)
-from openrms.access import authn
-from openrms.access.model import Subject
 from openrms.api.app import create_app
-from openrms.errors import Unauthorized
 from openrms.store.database import Database
 from openrms.store.links import NewLink, upsert_links
 from openrms.store.provenance import Provenance
 from openrms.store.records import NewRecord, create_records
-from openrms.web import install
 
 USERNAME, PASSWORD, AGENCY = "pc1234", "correct horse battery staple", "WYP"
 LEEDS = (53.8008, -1.5491)
 
 
-def real_auth_missing() -> str | None:
-    """Why the real accounts and sessions cannot be used yet, or None when they can."""
-    try:
-        from openrms.access import accounts
-    except ImportError:
-        return "openrms.access.accounts does not exist yet (authentication is being built)"
-    for module, names in (
-        (accounts, ("create_agency", "create_user")),
-        (authn, ("sign_in", "start_session")),
-    ):
-        for name in names:
-            if not hasattr(module, name):
-                return f"{module.__name__}.{name} does not exist yet (authentication is being built)"
-    return None
-
-
 def create_account(db: Database) -> None:
-    """An agency and an officer of it, through the real accounts module (raises NotImplementedError if
-    it is still a stub)."""
+    """An agency and an officer of it, through the real accounts module."""
     from openrms.access import accounts
 
     now = dt.datetime.now(dt.UTC)
@@ -64,63 +37,10 @@ def create_account(db: Database) -> None:
         )
 
 
-@dataclass
-class _FakeSession:
-    subject: Subject
-    csrf: str
-    ended: bool = False
-
-
-class ContractAuthn:
-    """sign_in / start_session / set_session_purpose / end_session / authenticate_session as the authn
-    contract documents them, kept in memory (one user: USERNAME / PASSWORD of AGENCY)."""
-
-    def __init__(self) -> None:
-        self.sessions: dict[str, _FakeSession] = {}
-
-    def sign_in(self, conn: Any, username: str, password: str, now: dt.datetime) -> Subject:
-        if username != USERNAME or password != PASSWORD:
-            raise Unauthorized("unknown username or wrong password")
-        return Subject("u1", USERNAME, AGENCY, frozenset({"investigator"}), "NPPV2")
-
-    def start_session(
-        self,
-        conn: Any,
-        subject: Subject,
-        now: dt.datetime,
-        purpose: str | None = None,
-        reason: str | None = None,
-    ) -> tuple[str, str]:
-        session_id, csrf = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
-        self.sessions[session_id] = _FakeSession(subject.with_purpose(purpose, reason), csrf)
-        return session_id, csrf
-
-    def set_session_purpose(self, conn: Any, session_id: str, purpose: str, reason: str | None) -> None:
-        found = self.sessions[session_id]
-        found.subject = found.subject.with_purpose(purpose, reason)
-
-    def end_session(self, conn: Any, session_id: str, now: dt.datetime) -> None:
-        self.sessions[session_id].ended = True
-
-    def authenticate_session(self, conn: Any, session_id: str, now: dt.datetime) -> authn.Session | None:
-        found = self.sessions.get(session_id)
-        if found is None or found.ended:
-            return None
-        return authn.Session(found.subject, found.csrf)
-
-
 def use_auth(db: Database, monkeypatch: pytest.MonkeyPatch) -> str:
-    """'real' when the accounts module works, else 'contract' (ContractAuthn patched into authn)."""
-    if real_auth_missing() is None:
-        try:
-            create_account(db)
-            return "real"
-        except NotImplementedError:
-            pass
-    fake = ContractAuthn()
-    for name in ("sign_in", "start_session", "set_session_purpose", "end_session", "authenticate_session"):
-        monkeypatch.setattr(authn, name, getattr(fake, name), raising=False)
-    return "contract"
+    """An agency and officer to sign in as (through the real accounts module); returns "real"."""
+    create_account(db)
+    return "real"
 
 
 @pytest.fixture
@@ -130,21 +50,11 @@ def auth(db: Database, monkeypatch: pytest.MonkeyPatch) -> str:
 
 @pytest.fixture
 def real_auth(db: Database) -> None:
-    """The real accounts and sessions; skips (with the reason) while they are not implemented."""
-    reason = real_auth_missing()
-    if reason:
-        pytest.skip(reason)
-    try:
-        create_account(db)
-    except NotImplementedError as exc:
-        pytest.skip(f"openrms.access.accounts is still a stub: {exc!r}")
+    create_account(db)
 
 
 def make_client(db: Database) -> TestClient:
-    app = create_app(db)
-    if not any(getattr(r, "path", "") == "/ui/" for r in app.routes):
-        install(app)
-    return TestClient(app, raise_server_exceptions=False, follow_redirects=False)
+    return TestClient(create_app(db), raise_server_exceptions=False, follow_redirects=False)
 
 
 @pytest.fixture

@@ -37,7 +37,6 @@ from openrms.schema import registry
 from openrms.store.tables import record_restriction, sharing_agreement
 
 READ_ACTIONS = frozenset({"read", "export"})
-WRITE_ACTIONS = frozenset({"create", "update", "delete", "link"})
 
 
 @dataclass(frozen=True)

@@ -597,13 +597,11 @@ def searched_fields(query: SearchQuery) -> frozenset[str] | None:
 
 def _run(
     conn: Connection,
-    query: SearchQuery,
     source: Source,
     filters: list[ColumnElement[bool]],
-    scope: ReadScope,
+    visible: list[ColumnElement[bool]],
     limit: int = CAP,
 ) -> list[Any]:
-    visible = [scope.records(r, searched_fields(query)), r.c.deleted.is_(False)]
     if source.ids is None:
         stmt = select(*_COLUMNS).select_from(d.join(r, r.c.id == d.c.record_id))
     else:
@@ -626,13 +624,14 @@ def candidates(conn: Connection, query: SearchQuery, scope: ReadScope) -> tuple[
     driver, sources = _sources(conn, query)
     filters = _filters(query, driver)
     pinned = _filters(query, driver, unindexed=conn.dialect.name)
+    visible = [scope.records(r, searched_fields(query)), r.c.deleted.is_(False)]
     rows: dict[str, Any] = {}
     came_from: dict[str, set[str]] = defaultdict(set)
     truncated = False
     used = 0
     for index, source in enumerate(sources):
         limit = max((CAP - used) // (len(sources) - index), 1)
-        found = _run(conn, query, source, filters if source.ids is None else pinned, scope, limit)
+        found = _run(conn, source, filters if source.ids is None else pinned, visible, limit)
         if len(found) > limit:
             truncated = True
             found = found[:limit]
