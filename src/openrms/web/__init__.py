@@ -15,11 +15,29 @@ from openrms.web.routing import PREFIX, STATIC_DIR
 
 def install(app: FastAPI) -> None:
     """Include the web routers and mount the static files; safe to call once per app."""
-    from openrms.web import pages_auth, pages_map, pages_records, pages_search
+    from openrms.web import (
+        pages_admin,
+        pages_auth,
+        pages_entry,
+        pages_map,
+        pages_network,
+        pages_records,
+        pages_review,
+        pages_search,
+    )
 
     if getattr(app.state, "web_installed", False):
         return
-    for module in (pages_auth, pages_search, pages_records, pages_map):
+    for module in (
+        pages_auth,
+        pages_search,
+        pages_records,
+        pages_map,
+        pages_entry,
+        pages_review,
+        pages_network,
+        pages_admin,
+    ):
         app.include_router(module.router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
     app.state.web_installed = True

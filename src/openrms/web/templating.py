@@ -29,6 +29,24 @@ def ui(path: str = "/") -> str:
     return f"{PREFIX}{path if path.startswith('/') else '/' + path}"
 
 
+# The service navigation: (key, label, path, the action that shows it); a page sets `nav` to its key.
+NAVIGATION = (
+    ("search", "Search", "/search", "read"),
+    ("map", "Map", "/map", "read"),
+    ("new", "New record", "/records/new", "create"),
+    ("review", "Review", "/review", "review"),
+    ("imports", "Imports", "/imports", "import"),
+    ("audit", "Audit", "/audit", "audit"),
+)
+
+
+def nav_items(session: Any) -> list[tuple[str, str, str]]:
+    """The navigation entries this user's roles allow, as (key, label, href)."""
+    if session is None:
+        return []
+    return [(key, label, ui(path)) for key, label, path, action in NAVIGATION if session.subject.can(action)]
+
+
 def static(path: str) -> str:
     return ui(f"/static/{path.lstrip('/')}")
 
@@ -118,7 +136,12 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.globals.update(
-        ui=ui, static=static, PURPOSES=PURPOSES, field_label=field_label, type_label=type_label
+        ui=ui,
+        static=static,
+        nav_items=nav_items,
+        PURPOSES=PURPOSES,
+        field_label=field_label,
+        type_label=type_label,
     )
     env.filters.update(when=when, field_value=field_value, snippet=safe_snippet, type_label=type_label)
     return env
