@@ -31,9 +31,9 @@ def install(app: FastAPI) -> None:
     for module in (
         pages_auth,
         pages_search,
+        pages_entry,  # before pages_records, so /records/new is not taken for a record id
         pages_records,
         pages_map,
-        pages_entry,
         pages_review,
         pages_network,
         pages_admin,
