@@ -24,6 +24,7 @@ def test_sign_in_search_and_open_a_person(page: Any, server: Server) -> None:
     screenshot(page, "02-purpose")
 
     page.get_by_label("Investigating an offence").check()
+    page.get_by_label("Reason or reference").fill("Crime 13/1234/18")
     page.get_by_role("button", name="Continue").click()
     page.wait_for_url("**/ui/search?q=smith")
     assert "Investigating an offence" in page.locator(".moj-identity-bar").inner_text()

@@ -69,8 +69,8 @@ def hidden(html: str, name: str) -> str:
     return found.group(1)
 
 
-def sign_in(client: TestClient, purpose: str | None = "investigation") -> str:
-    """Sign in through the form (and choose a purpose); returns the session's CSRF token."""
+def sign_in(client: TestClient, purpose: str | None = "investigation", reason: str = "Op TEST") -> str:
+    """Sign in through the form (and choose a purpose and reason); returns the session's CSRF token."""
     page = client.get("/ui/sign-in")
     assert page.status_code == 200, page.text
     response = client.post(
@@ -83,7 +83,10 @@ def sign_in(client: TestClient, purpose: str | None = "investigation") -> str:
         return ""
     form = client.get(response.headers["location"])
     token = hidden(form.text, "csrf_token")
-    chosen = client.post("/ui/purpose", data={"purpose": purpose, "csrf_token": token, "next": "/ui/"})
+    chosen = client.post(
+        "/ui/purpose",
+        data={"purpose": purpose, "reason": reason, "csrf_token": token, "next": "/ui/"},
+    )
     assert chosen.status_code == 303, chosen.text
     return token
 

@@ -95,6 +95,12 @@ def classification_of(marking: str) -> str:
     return value if value in RANK else "TOP-SECRET"  # an unknown marking is treated as the most sensitive
 
 
+def is_sensitive(classification: str, handling: str) -> bool:
+    """Whether viewing a record so marked needs a stated reason: above OFFICIAL, or not freely shareable
+    (handling other than P)."""
+    return RANK.get(classification_of(classification), 3) > 0 or handling != "P"
+
+
 @dataclass(frozen=True)
 class Subject:
     """Who is asking: a signed-in user (or a system's token), their agency, roles, vetting and purpose."""

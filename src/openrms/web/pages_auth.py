@@ -110,6 +110,11 @@ async def choose_purpose(request: Request, session: Session) -> Response:
         errors["purpose"] = "Select why you need to use the system"
     if len(reason) > MAX_REASON:
         errors["reason"] = f"The reason must be {MAX_REASON} characters or fewer"
+    if form.get("reason_required") and not reason:
+        errors["reason"] = "Enter a reason, for example a crime or case reference"
+    if errors and form.get("reason_required"):
+        context = {"next": next_url, "errors": errors, "heading": "Give a reason", "what": "search or view"}
+        return render(request, "reason.html", context, status_code=400)
     if errors:
         context = {"next": next_url, "errors": errors, "chosen": purpose, "reason": reason}
         return render(request, "purpose.html", context, status_code=400)

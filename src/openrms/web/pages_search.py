@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request, Response
 
+from openrms.api.guard import audited
 from openrms.errors import BadRequest
 from openrms.schema import registry
 from openrms.search.engine import search
@@ -14,6 +15,7 @@ from openrms.search.query import PARAMETERS, parse_query
 from openrms.search.suggest import suggest
 from openrms.store.scope import ReadScope
 from openrms.web import session as web
+from openrms.web.reasons import ask_for_reason
 from openrms.web.routing import PREFIX, WebRoute
 from openrms.web.templating import render
 
@@ -102,6 +104,8 @@ def search_page(request: Request, scope: Scope) -> Response:
     }
     if not set(params) - {"page", "per_page", "sort", "fuzzy", "phonetic", "nicknames"}:
         return render(request, "search.html", context)
+    if not web.with_purpose(request).subject.reason:
+        return ask_for_reason(request, "Why are you searching?", "search")
     params.setdefault("per_page", [str(PER_PAGE)])
     try:
         query = parse_query(_single(params))
@@ -111,6 +115,8 @@ def search_page(request: Request, scope: Scope) -> Response:
         field = str(exc.extra.get("parameter") or "q")
         context["errors"] = {field if field in PARAMETERS else "q": exc.detail}
         return render(request, "search.html", context, status_code=400)
+    shown = [rid for item in result["results"] for rid in item["matched_records"]]
+    audited(request, "search", shown, {"query": params, "total": result["total"], "view": "web"})
     context["result"] = result
     context["pagination"] = pagination(params, result["page"], result["total"], result["per_page"])
     return render(request, "search.html", context)
@@ -133,4 +139,7 @@ def suggest_fragment(request: Request, scope: Scope, q: str = "") -> Response:
                 if item["master_id"] not in seen:
                     seen.add(item["master_id"])
                     found.append(item)
-    return render(request, "partials/suggestions.html", {"suggestions": found[:SUGGESTIONS]})
+    found = found[:SUGGESTIONS]
+    if found:
+        audited(request, "suggest", [s["record_id"] for s in found], {"prefix": prefix, "view": "web"})
+    return render(request, "partials/suggestions.html", {"suggestions": found})

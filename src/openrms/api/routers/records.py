@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 
-from openrms.access.model import RANK, classification_of
+from openrms.access.model import is_sensitive
 from openrms.api.deps import database
 from openrms.api.guard import Access, audited, check_marking, check_record, own_provenance, require
 from openrms.api.models import RecordRetract, RecordUpdate, create_model_for
@@ -132,8 +132,7 @@ def get_record(
 def _reason_for_sensitive(scope: Access, view: dict[str, Any]) -> None:
     """Viewing a sensitive record (above OFFICIAL, or not freely shareable) needs a stated reason."""
     prov = view["provenance"]
-    sensitive = RANK.get(classification_of(prov["classification"]), 3) > 0 or prov["handling"] != "P"
-    if sensitive and not scope.subject.reason:
+    if is_sensitive(prov["classification"], prov["handling"]) and not scope.subject.reason:
         raise Forbidden(
             f"record {view['id']} is {prov['classification']} (handling {prov['handling']}): "
             "give a reason for viewing it in the X-OpenRMS-Reason header"
