@@ -30,10 +30,22 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, and_, false, or_, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Connection,
+    String,
+    Table,
+    and_,
+    bindparam,
+    false,
+    or_,
+    select,
+)
 
 from openrms.access.model import CLASSIFICATIONS, RANK, SHAREABLE_HANDLING, Subject, classification_of
 from openrms.schema import registry
+from openrms.store.frozen import frozen
 from openrms.store.tables import record_restriction, sharing_agreement
 
 READ_ACTIONS = frozenset({"read", "export"})
@@ -218,15 +230,22 @@ def _records_condition(
     t = table
     agency_ok: ColumnElement[bool] = t.c.agency == agency
     if coverage:
-        shared = [and_(t.c.agency == p, t.c.entity_type.in_(list(types))) for p, types in coverage]
-        agency_ok = or_(agency_ok, and_(t.c.handling.in_(SHAREABLE_HANDLING), or_(*shared)))
+        shared = [and_(t.c.agency == p, t.c.entity_type.in_(_values(types))) for p, types in coverage]
+        agency_ok = or_(agency_ok, and_(t.c.handling.in_(_values(SHAREABLE_HANDLING)), or_(*shared)))
     rr = record_restriction
     restriction_ok = or_(
         t.c.id.not_in(select(rr.c.record_id)),
-        t.c.id.in_(select(rr.c.record_id).where(rr.c.principal.in_(list(principals)))),
+        t.c.id.in_(select(rr.c.record_id).where(rr.c.principal.in_(_values(principals)))),
     )
-    vetting = [t.c.classification.not_in(list(above))] if above else []
-    return and_(*vetting, agency_ok, restriction_ok)
+    vetting = [t.c.classification.not_in(_values(above))] if above else []
+    return frozen(and_(*vetting, agency_ok, restriction_ok))
+
+
+def _values(values: Iterable[str]) -> list[BindParameter[str]]:
+    """An IN list as one bound parameter per value. A plain list becomes an "expanding" parameter, which
+    SQLAlchemy re-renders into the SQL on every execution; these are fixed when the condition is built, so
+    the compiled statement is reused as is."""
+    return [bindparam(None, value, type_=String) for value in values]
 
 
 @dataclass
@@ -248,6 +267,7 @@ class Policy:
         self._usable = [a for a in self._usable if self.subject.purpose in a.purposes]
         self._classes = [c for c in CLASSIFICATIONS if RANK[c] <= self.subject.rank]
         self._fields: dict[tuple[str, str], Decision] = {}
+        self._conditions: dict[tuple[Table, frozenset[str] | None], ColumnElement[bool]] = {}
 
     # ---- ReadScope ----
 
@@ -280,13 +300,18 @@ class Policy:
         """Visible records. `fields` names the fields a search matches on: () for reading a record (any
         agreement shows it, redacted), a set for a field search (the agreement must share those fields),
         None for free text over every field (only agreements sharing whole records)."""
-        if not self._readable():
-            return false()
         wanted = frozenset(fields) if fields is not None else None
-        above = tuple(c for c in CLASSIFICATIONS if c not in self._classes)
-        return _records_condition(
-            record_table, self.subject.agency, above, self.subject.principals, self._coverage(wanted)
-        )
+        key = (record_table, wanted)
+        condition = self._conditions.get(key)
+        if condition is None:
+            if not self._readable():
+                return false()
+            above = tuple(c for c in CLASSIFICATIONS if c not in self._classes)
+            condition = _records_condition(
+                record_table, self.subject.agency, above, self.subject.principals, self._coverage(wanted)
+            )
+            self._conditions[key] = condition
+        return condition
 
     def links(self, link_table: Table) -> ColumnElement[bool]:
         """Visible links: within the vetting, and the link's own agency is the caller's or shares with
