@@ -8,7 +8,8 @@ what it disclosed or changed with `audited(...)`, one append to the hash-chained
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -92,6 +93,36 @@ def check_marking(subject: Subject, marking: str | None) -> None:
         raise Forbidden(f"you cannot mark a record {marking}: above your vetting ({subject.vetting})")
 
 
+@contextmanager
+def disclosing(request: Request) -> Iterator[Connection]:
+    """The transaction of a read whose `audited(...)` entry is written inside the block.
+
+    On PostgreSQL the entry commits in the same transaction as the read: one transaction instead of two,
+    and nothing is disclosed if the entry cannot be written. On SQLite the read stays a read (a write
+    transaction would queue behind other writers) and the entry is appended just after it ends: a commit
+    made while a read is still open cannot checkpoint the WAL, and retries (with an fsync) on every later
+    commit until it can."""
+    db = request.app.state.db
+    if db.dialect != "postgresql":
+        pending: list[audit.AuditEvent] = []
+        request.state.audit_pending = pending
+        try:
+            with db.read() as conn:
+                yield conn
+        finally:
+            request.state.audit_pending = None
+        if pending:
+            with db.write() as write:
+                audit.append_many(write, pending)
+        return
+    with db.write() as conn:
+        request.state.audit_conn = conn
+        try:
+            yield conn
+        finally:
+            request.state.audit_conn = None
+
+
 def audited(
     request: Request,
     action: str,
@@ -112,8 +143,13 @@ def audited(
         "record_ids": sorted(set(record_ids)),
         "now": dt.datetime.now(dt.UTC),
     }
+    conn = conn or getattr(request.state, "audit_conn", None)
     if conn is not None:
         audit.append(conn, **entry)
+        return
+    pending = getattr(request.state, "audit_pending", None)
+    if pending is not None:
+        pending.append(audit.AuditEvent(**entry))
         return
     with request.app.state.db.write() as write:
         audit.append(write, **entry)

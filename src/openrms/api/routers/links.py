@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 
 from openrms.api.deps import database
-from openrms.api.guard import Access, audited, check_record, own_provenance, require
+from openrms.api.guard import Access, audited, check_record, disclosing, own_provenance, require
 from openrms.api.models import LinkCreate, LinkUpdate
 from openrms.api.responses import JSON
 from openrms.errors import Forbidden
@@ -45,9 +45,9 @@ def create_link(
 
 @router.get("/{link_id}", summary="Read a link")
 def get_link(link_id: str, request: Request, db: Db, scope: Access) -> dict[str, Any]:
-    with db.read() as conn:
+    with disclosing(request) as conn:
         found = links.get_link(conn, link_id, scope)
-    audited(request, "read-link", [found["from_id"], found["to_id"]], {"link": link_id})
+        audited(request, "read-link", [found["from_id"], found["to_id"]], {"link": link_id})
     return JSON(found)
 
 
@@ -76,7 +76,7 @@ def update_link(link_id: str, body: LinkUpdate, request: Request, db: Db, scope:
 
 @router.get("/{link_id}/history", summary="Every version of a link")
 def link_history(link_id: str, request: Request, db: Db, scope: Access) -> dict[str, Any]:
-    with db.read() as conn:
+    with disclosing(request) as conn:
         versions = links.link_history(conn, link_id, scope)
-    audited(request, "read-link", [versions[-1]["from_id"], versions[-1]["to_id"]], {"link": link_id})
+        audited(request, "read-link", [versions[-1]["from_id"], versions[-1]["to_id"]], {"link": link_id})
     return JSON({"id": link_id, "versions": versions})

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from openrms.api.deps import database
-from openrms.api.guard import Access, audited, check_members, check_visible, require
+from openrms.api.guard import Access, audited, check_members, check_visible, disclosing, require
 from openrms.api.responses import JSON
 from openrms.errors import NotFound
 from openrms.identity import export, judgements, membership, survivorship
@@ -97,17 +97,17 @@ def get_master(
 ) -> dict[str, Any]:
     """Each golden value names the record, agency and source system it came from and the survivorship rule
     that chose it."""
-    with db.read() as conn:
+    with disclosing(request) as conn:
         view = survivorship.master_view(conn, master_id, scope, with_history=history)
-    audited(request, "read-master", [r["id"] for r in view["records"]], {"master": master_id})
+        audited(request, "read-master", [r["id"] for r in view["records"]], {"master": master_id})
     return JSON(view)
 
 
 @router.get("/masters/{master_id}/history", tags=["masters"], summary="Every membership change, newest first")
 def get_history(master_id: str, request: Request, db: Db, scope: Scope) -> dict[str, Any]:
-    with db.read() as conn:
+    with disclosing(request) as conn:
         events = membership.history(conn, master_id, scope=scope)
-    audited(request, "read-master-history", (), {"master": master_id})
+        audited(request, "read-master-history", (), {"master": master_id})
     return JSON({"id": master_id, "events": events})
 
 
@@ -165,18 +165,18 @@ def review_queue(
     limit: Annotated[int, Query(ge=1, le=judgements.MAX_PAGE)] = 50,
     after: Annotated[str | None, Query(description="next_after from the previous page")] = None,
 ) -> dict[str, Any]:
-    with db.read() as conn:
+    with disclosing(request) as conn:
         items = judgements.review_queue(conn, entity_type=entity_type, limit=limit, after=after, scope=scope)
-    audited(request, "review-list", {i[k] for i in items for k in ("record_a", "record_b") if k in i})
+        audited(request, "review-list", {i[k] for i in items for k in ("record_a", "record_b") if k in i})
     next_after = items[-1]["judgement_id"] if len(items) == limit else None
     return JSON({"items": items, "next_after": next_after})
 
 
 @router.get("/review/{judgement_id}", tags=["review"], summary="One judged pair, side by side")
 def review_item(judgement_id: str, request: Request, db: Db, scope: Scope) -> dict[str, Any]:
-    with db.read() as conn:
+    with disclosing(request) as conn:
         item = judgements.review_item(conn, judgement_id, scope=scope)
-    audited(request, "review-read", _pair(item), {"judgement": judgement_id})
+        audited(request, "review-read", _pair(item), {"judgement": judgement_id})
     return JSON(item)
 
 

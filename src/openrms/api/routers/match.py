@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from openrms.api.deps import database
-from openrms.api.guard import Access, audited
+from openrms.api.guard import Access, audited, disclosing
 from openrms.api.responses import JSON
 from openrms.store.database import Database
 
@@ -36,10 +36,10 @@ class MatchRequest(BaseModel):
 def match_record(body: MatchRequest, request: Request, db: Db, scope: Access) -> Any:
     from openrms.identity.resolver import match
 
-    with db.read() as conn:
+    with disclosing(request) as conn:
         found = match(conn, body.entity_type, body.data, scope, limit=body.limit)
-    shown = [c["record_id"] for c in found["candidates"]]
-    audited(
-        request, "match", shown, {"entity_type": body.entity_type, "restricted": len(found["restricted"])}
-    )
+        shown = [c["record_id"] for c in found["candidates"]]
+        audited(
+            request, "match", shown, {"entity_type": body.entity_type, "restricted": len(found["restricted"])}
+        )
     return JSON(found)

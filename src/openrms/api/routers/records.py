@@ -10,7 +10,15 @@ from pydantic import BaseModel
 
 from openrms.access.model import is_sensitive
 from openrms.api.deps import database
-from openrms.api.guard import Access, audited, check_marking, check_record, own_provenance, require
+from openrms.api.guard import (
+    Access,
+    audited,
+    check_marking,
+    check_record,
+    disclosing,
+    own_provenance,
+    require,
+)
 from openrms.api.models import RecordRetract, RecordUpdate, create_model_for
 from openrms.api.responses import JSON
 from openrms.errors import BadRequest, Forbidden
@@ -91,7 +99,7 @@ def list_records(
     unknown = [k for k in request.query_params if k not in known and not k.startswith("field.")]
     if unknown:
         raise BadRequest(f"unknown query parameters {unknown}; filter fields as field.<name>=<value>")
-    with db.read() as conn:
+    with disclosing(request) as conn:
         page = views.list_records(
             conn,
             scope,
@@ -104,7 +112,7 @@ def list_records(
             after=after,
             limit=limit,
         )
-    audited(request, "list", [i["id"] for i in page.items], {"query": dict(request.query_params)})
+        audited(request, "list", [i["id"] for i in page.items], {"query": dict(request.query_params)})
     return JSON({"items": page.items, "next_after": page.next_after})
 
 
@@ -122,10 +130,10 @@ def get_record(
             as_at = utc(as_at)  # like field values: a time without an offset is UK local time
         except FieldTypeError as exc:
             raise BadRequest(f"as_at {exc}") from None
-    with db.read() as conn:
+    with disclosing(request) as conn:
         view = views.get_record(conn, record_id, scope, as_at=as_at, version=version)
-    _reason_for_sensitive(scope, view)
-    audited(request, "read", [record_id], {"version": view["version"]})
+        _reason_for_sensitive(scope, view)
+        audited(request, "read", [record_id], {"version": view["version"]})
     return JSON(view)
 
 
@@ -141,10 +149,10 @@ def _reason_for_sensitive(scope: Access, view: dict[str, Any]) -> None:
 
 @router.get("/{record_id}/history", summary="Every version of a record, oldest first")
 def get_history(record_id: str, request: Request, db: Db, scope: Access) -> dict[str, Any]:
-    with db.read() as conn:
+    with disclosing(request) as conn:
         versions = views.history(conn, record_id, scope)
-    _reason_for_sensitive(scope, versions[-1])
-    audited(request, "read-history", [record_id])
+        _reason_for_sensitive(scope, versions[-1])
+        audited(request, "read-history", [record_id])
     return JSON({"id": record_id, "versions": versions})
 
 
@@ -152,10 +160,10 @@ def get_history(record_id: str, request: Request, db: Db, scope: Access) -> dict
 def get_links(
     record_id: str, request: Request, db: Db, scope: Access, link_type: str | None = None
 ) -> dict[str, Any]:
-    with db.read() as conn:
+    with disclosing(request) as conn:
         views.get_record(conn, record_id, scope)
         found = links_of(conn, [record_id], scope, link_type=link_type)
-    audited(request, "read-links", {record_id} | {e for x in found for e in (x["from_id"], x["to_id"])})
+        audited(request, "read-links", {record_id} | {e for x in found for e in (x["from_id"], x["to_id"])})
     return JSON({"id": record_id, "links": found})
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 
 from openrms.api.deps import database
-from openrms.api.guard import Access, audited
+from openrms.api.guard import Access, audited, disclosing
 from openrms.api.responses import JSON
 from openrms.errors import BadRequest, Forbidden
 from openrms.search.engine import search
@@ -59,10 +59,10 @@ def search_route(request: Request, db: Db, scope: Access) -> Any:
         raise Forbidden(
             "a search needs a reason: send it in the X-OpenRMS-Reason header (e.g. a crime number)"
         )
-    with db.read() as conn:
+    with disclosing(request) as conn:
         found = search(conn, query, scope)
-    shown = [rid for item in found["results"] for rid in item["matched_records"]]
-    audited(request, "search", shown, {"query": dict(request.query_params), "total": found["total"]})
+        shown = [rid for item in found["results"] for rid in item["matched_records"]]
+        audited(request, "search", shown, {"query": dict(request.query_params), "total": found["total"]})
     return JSON(found)
 
 
@@ -104,7 +104,9 @@ def suggest_route(request: Request, db: Db, scope: Access) -> Any:
                 f"parameter 'limit': expected 1 to {MAX_LIMIT}, got {raw[:20]!r}", parameter="limit"
             )
         limit = int(raw)
-    with db.read() as conn:
+    with disclosing(request) as conn:
         found = suggest(conn, params["field"][0], params["prefix"][0], scope, limit=limit)
-    audited(request, "suggest", [s["record_id"] for s in found["suggestions"]], {"field": params["field"][0]})
+        audited(
+            request, "suggest", [s["record_id"] for s in found["suggestions"]], {"field": params["field"][0]}
+        )
     return JSON(found)
