@@ -25,6 +25,7 @@ from openrms.cli.common import DbOption, console, open_db, out, print_json, repo
 from openrms.cli.identity import match_command, resolve_command
 from openrms.cli.imports import import_command, quarantine_app
 from openrms.cli.masters import master_app, review_app
+from openrms.cli.reader import reader, set_caller
 from openrms.cli.records import link_app, record_app
 from openrms.cli.search import reindex_command, search_command, suggest_command
 from openrms.errors import NotFound
@@ -32,7 +33,6 @@ from openrms.schema import FieldDef, registry
 from openrms.store import migrate
 from openrms.store.database import Database
 from openrms.store.export import export_jsonl
-from openrms.store.scope import Unrestricted
 
 app = typer.Typer(
     name="openrms",
@@ -69,8 +69,29 @@ def _version(value: bool) -> None:
 @app.callback()
 def main_options(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True)] = False,
+    as_user: Annotated[
+        str | None,
+        typer.Option(
+            "--as",
+            help="Read as this user, through their access policy (env OPENRMS_USER); "
+            "without it, reads are the operator's, audited as cli:<login>",
+            show_default=False,
+        ),
+    ] = None,
+    purpose: Annotated[
+        str | None,
+        typer.Option(help="Purpose of access, with --as (env OPENRMS_PURPOSE)", show_default=False),
+    ] = None,
+    reason: Annotated[
+        str | None,
+        typer.Option(
+            help="Reason, e.g. a crime number; searches need one (env OPENRMS_REASON)", show_default=False
+        ),
+    ] = None,
 ) -> None:
-    """Configure with --db or OPENRMS_DATABASE_URL (default: the SQLite file ./openrms.db)."""
+    """Configure with --db or OPENRMS_DATABASE_URL (default: the SQLite file ./openrms.db). Every read
+    command is audited."""
+    set_caller(as_user, purpose, reason)
 
 
 @app.command()
@@ -176,11 +197,13 @@ def export(
     """Export current records (and links) as JSON Lines, one object per line with a "kind"."""
     with reported():
         database = open_db(db)
+        caller = reader(database)
+        caller.audited("export", (), {"entity_type": entity_type, "links": with_links, "out": str(output)})
         with database.read() as conn:
             handle = sys.stdout if str(output) == "-" else output.open("w", encoding="utf-8")
             try:
                 counts = export_jsonl(
-                    conn, handle, Unrestricted("cli-export"), entity_type=entity_type, with_links=with_links
+                    conn, handle, caller.scope, entity_type=entity_type, with_links=with_links
                 )
             finally:
                 if handle is not sys.stdout:

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from openrms.cli.common import DbOption, console, open_db, out, parse_assignments, print_json, reported
-from openrms.store.scope import Unrestricted
+from openrms.cli.reader import reader
 
 TYPES_HELP = "person, vehicle, telephone, email, address or organisation"
 SET_HELP = "field=value, e.g. -s surname=Smyth -s forenames=Jon"
@@ -31,8 +31,12 @@ def match_command(
 
     with reported():
         data = parse_assignments(assignments or [])
-        with open_db(db).read() as conn:
-            answer = match(conn, entity_type, data, Unrestricted("cli"), limit=limit)
+        database = open_db(db)
+        caller = reader(database)
+        with database.read() as conn:
+            answer = match(conn, entity_type, data, caller.scope, limit=limit)
+        shown = [c["record_id"] for c in answer["candidates"]]
+        caller.audited("match", shown, {"entity_type": entity_type, "restricted": len(answer["restricted"])})
     if as_json:
         print_json(answer)
         return

@@ -19,8 +19,8 @@ from rich.table import Table
 from sqlalchemy import Connection, select
 
 from openrms.cli.common import DbOption, console, open_db, out, print_json, reported
+from openrms.cli.reader import reader
 from openrms.identity import export, judgements, membership, survivorship
-from openrms.store.scope import Unrestricted
 from openrms.store.tables import record
 
 master_app = typer.Typer(help="Master entities: clusters of source records.", no_args_is_help=True)
@@ -49,10 +49,6 @@ def _by(by: str | None) -> str:
         return "cli"
 
 
-def _scope() -> Unrestricted:
-    return Unrestricted("cli")
-
-
 @master_app.command("show")
 def master_show(
     master_id: str,
@@ -60,8 +56,13 @@ def master_show(
     db: DbOption = None,
 ) -> None:
     """A master with its source records, golden view (each value with its source and rule) and links."""
-    with reported(), open_db(db).read() as conn:
-        print_json(survivorship.master_view(conn, master_id, _scope(), with_history=with_history))
+    with reported():
+        database = open_db(db)
+        caller = reader(database)
+        with database.read() as conn:
+            view = survivorship.master_view(conn, master_id, caller.scope, with_history=with_history)
+        caller.audited("read-master", [r["id"] for r in view["records"]], {"master": master_id})
+    print_json(view)
 
 
 @master_app.command("merge")
@@ -115,8 +116,12 @@ def master_undo(
 @master_app.command("history")
 def master_history(master_id: str, as_json: AsJson = False, db: DbOption = None) -> None:
     """Every membership change of a master, newest first."""
-    with reported(), open_db(db).read() as conn:
-        events = membership.history(conn, master_id, scope=_scope())
+    with reported():
+        database = open_db(db)
+        caller = reader(database)
+        with database.read() as conn:
+            events = membership.history(conn, master_id, scope=caller.scope)
+        caller.audited("read-master-history", (), {"master": master_id})
     if as_json:
         print_json(events)
         return
@@ -145,11 +150,15 @@ def master_export(
     """Write the master index as CSV, one row per live record.
 
     Columns: agency, source_system, source_key, record_id, master_id; in record id order."""
-    with reported(), open_db(db).read() as conn:
+    with reported():
+        database = open_db(db)
+        caller = reader(database)
         export.check_entity_type(entity_type)
+        caller.audited("export-masters", (), {"entity_type": entity_type, "out": str(output)})
+    with reported(), database.read() as conn:
         handle = sys.stdout if str(output) == "-" else output.open("w", encoding="utf-8", newline="")
         try:
-            count = export.export_masters(conn, entity_type, handle, _scope())
+            count = export.export_masters(conn, entity_type, handle, caller.scope)
         finally:
             if handle is not sys.stdout:
                 handle.close()
@@ -165,10 +174,15 @@ def review_list(
     db: DbOption = None,
 ) -> None:
     """Pairs waiting for a person, most likely match first, with the fields that differ."""
-    with reported(), open_db(db).read() as conn:
-        items = judgements.review_queue(
-            conn, entity_type=entity_type, limit=limit, after=after, scope=_scope()
-        )
+    with reported():
+        database = open_db(db)
+        caller = reader(database)
+        with database.read() as conn:
+            items = judgements.review_queue(
+                conn, entity_type=entity_type, limit=limit, after=after, scope=caller.scope
+            )
+        shown = {i["records"][k]["id"] for i in items for k in ("a", "b")}
+        caller.audited("review-list", shown)
     if as_json:
         print_json(items)
         return
@@ -191,8 +205,12 @@ def review_list(
 @review_app.command("show")
 def review_show(judgement_id: str, as_json: AsJson = False, db: DbOption = None) -> None:
     """One judged pair side by side: each field of both records, and the model's explanation."""
-    with reported(), open_db(db).read() as conn:
-        item = judgements.review_item(conn, judgement_id, scope=_scope())
+    with reported():
+        database = open_db(db)
+        caller = reader(database)
+        with database.read() as conn:
+            item = judgements.review_item(conn, judgement_id, scope=caller.scope)
+        caller.audited("review-read", [item["records"]["a"]["id"], item["records"]["b"]["id"]])
     if as_json:
         print_json(item)
         return

@@ -11,13 +11,13 @@ import typer
 from rich.table import Table
 
 from openrms.cli.common import DbOption, console, open_db, out, parse_assignments, print_json, reported
+from openrms.cli.reader import reader
 from openrms.errors import BadRequest
 from openrms.schema.types import LONDON
 from openrms.store import links as link_store
 from openrms.store import records as writes
 from openrms.store import views
 from openrms.store.provenance import Provenance
-from openrms.store.scope import Unrestricted
 
 record_app = typer.Typer(help="Create, read and change source records.", no_args_is_help=True)
 link_app = typer.Typer(help="Link records to each other.", no_args_is_help=True)
@@ -111,9 +111,14 @@ def record_show(
     db: DbOption = None,
 ) -> None:
     """Print a record (JSON): data, provenance, warnings and data-quality flags."""
-    with reported(), open_db(db).read() as conn:
+    with reported():
+        database = open_db(db)
+        caller = reader(database)
         when = as_at.replace(tzinfo=LONDON) if as_at and as_at.tzinfo is None else as_at  # UK local time
-        print_json(views.get_record(conn, record_id, Unrestricted("cli"), as_at=when, version=version))
+        with database.read() as conn:
+            view = views.get_record(conn, record_id, caller.scope, as_at=when, version=version)
+        caller.audited("read", [record_id], {"version": view["version"]})
+    print_json(view)
 
 
 @record_app.command("history")
@@ -121,8 +126,12 @@ def record_history(
     record_id: str, as_json: Annotated[bool, typer.Option("--json")] = False, db: DbOption = None
 ) -> None:
     """Every version of a record, oldest first."""
-    with reported(), open_db(db).read() as conn:
-        versions = views.history(conn, record_id, Unrestricted("cli"))
+    with reported():
+        database = open_db(db)
+        caller = reader(database)
+        with database.read() as conn:
+            versions = views.history(conn, record_id, caller.scope)
+        caller.audited("read-history", [record_id])
     if as_json:
         print_json(versions)
         return
@@ -167,10 +176,12 @@ def record_list(
     db: DbOption = None,
 ) -> None:
     """List records (id order); pass the printed next_after to --after for the next page."""
-    with reported(), open_db(db).read() as conn:
-        page = views.list_records(
-            conn, Unrestricted("cli"), entity_type=entity_type, limit=limit, after=after
-        )
+    with reported():
+        database = open_db(db)
+        caller = reader(database)
+        with database.read() as conn:
+            page = views.list_records(conn, caller.scope, entity_type=entity_type, limit=limit, after=after)
+        caller.audited("list", [i["id"] for i in page.items], {"type": entity_type, "after": after})
     print_json(
         {
             "items": [{"id": i["id"], "type": i["entity_type"], "title": i["title"]} for i in page.items],
@@ -201,5 +212,10 @@ def link_add(
 @link_app.command("show")
 def link_show(link_id: str, db: DbOption = None) -> None:
     """Print a link (JSON): its type, ends, validity dates and provenance."""
-    with reported(), open_db(db).read() as conn:
-        print_json(link_store.get_link(conn, link_id, Unrestricted("cli")))
+    with reported():
+        database = open_db(db)
+        caller = reader(database)
+        with database.read() as conn:
+            found = link_store.get_link(conn, link_id, caller.scope)
+        caller.audited("read-link", [found["from_id"], found["to_id"]], {"link": link_id})
+    print_json(found)

@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from openrms.cli.common import DbOption, console, open_db, out, print_json, reported
-from openrms.store.scope import Unrestricted
+from openrms.cli.reader import reader
 
 Opt = Annotated[str | None, typer.Option(show_default=False)]
 
@@ -87,8 +87,13 @@ def search_command(
             options.pop(name)
     with reported():
         query = from_options(options)
-        with open_db(db).read() as conn:
-            answer = search(conn, query, Unrestricted("cli"))
+        database = open_db(db)
+        caller = reader(database)
+        caller.need_reason("searching")
+        with database.read() as conn:
+            answer = search(conn, query, caller.scope)
+        shown = [rid for item in answer["results"] for rid in item["matched_records"]]
+        caller.audited("search", shown, {"query": options, "total": answer["total"]})
     if as_json:
         print_json(answer)
         return
@@ -119,8 +124,13 @@ def suggest_command(
     """Search-as-you-type: up to 10 masters whose name or VRM starts with PREFIX (as JSON)."""
     from openrms.search.suggest import suggest
 
-    with reported(), open_db(db).read() as conn:
-        print_json(suggest(conn, field, prefix, Unrestricted("cli")))
+    with reported():
+        database = open_db(db)
+        caller = reader(database)
+        with database.read() as conn:
+            found = suggest(conn, field, prefix, caller.scope)
+        caller.audited("suggest", [s["record_id"] for s in found["suggestions"]], {"field": field})
+    print_json(found)
 
 
 def reindex_command(db: DbOption = None) -> None:

@@ -1,0 +1,67 @@
+"""Read commands are audited, and `openrms --as USER --purpose P [--reason R]` reads exactly as that user
+would through the API (their agency, vetting and agreements); without --as the operator reads everything
+and the entry names the login as cli:<login>."""
+
+from __future__ import annotations
+
+import json
+
+from openrms.access import audit
+from openrms.store.database import Database
+from tests.cli.conftest import Cli
+from tests.helpers import user_token
+
+AS_PC1 = ("--as", "pc1", "--purpose", "investigation")
+
+
+def _setup(cli: Cli, db: Database) -> tuple[str, str]:
+    ours = cli.add("vehicle", "vrm=AB12CDE", agency="WYP")["id"]
+    theirs = cli.add("vehicle", "vrm=AB12CDF", agency="NYP")["id"]
+    user_token(db, "pc1", agency="WYP", roles=("officer",), vetting="OFFICIAL")
+    return ours, theirs
+
+
+def test_operator_reads_are_audited_under_the_login(cli: Cli, db: Database) -> None:
+    _ours, theirs = _setup(cli, db)
+    shown = cli.json("record", "show", theirs)
+    assert shown["data"]["vrm"] == "AB12CDF"
+    with db.read() as conn:
+        seen = audit.who_saw(conn, theirs)
+    assert len(seen) == 1 and seen[0]["actor"].startswith("cli:") and seen[0]["action"] == "read"
+
+
+def test_reading_as_a_user_applies_their_policy_and_names_them(cli: Cli, db: Database) -> None:
+    ours, theirs = _setup(cli, db)
+    hidden = cli.run(*AS_PC1, "record", "show", theirs, expect=2)
+    assert "no record" in hidden.stderr  # another agency's record, no agreement: as if it did not exist
+    assert cli.json(*AS_PC1, "record", "show", ours)["id"] == ours
+    with db.read() as conn:
+        assert [(e["actor"], e["purpose"]) for e in audit.who_saw(conn, ours)] == [("pc1", "investigation")]
+        assert audit.who_saw(conn, theirs) == []
+
+
+def test_searching_as_a_user_needs_a_reason_and_sees_only_what_they_may(cli: Cli, db: Database) -> None:
+    ours, _theirs = _setup(cli, db)
+    refused = cli.run(*AS_PC1, "search", "--vrm", "AB12CD*", "--json", expect=2)
+    assert "--reason" in refused.stderr
+    answer = json.loads(
+        cli.run(*AS_PC1, "--reason", "Op Nimbus", "search", "--vrm", "AB12CD*", "--json").stdout
+    )
+    found = {rid for item in answer["results"] for rid in item["matched_records"]}
+    assert found == {ours}
+    with db.read() as conn:
+        entry = audit.by_user(conn, "pc1")[0]
+    assert entry["action"] == "search" and entry["reason"] == "Op Nimbus" and entry["record_ids"] == [ours]
+
+
+def test_bad_callers_are_refused_clearly(cli: Cli, db: Database) -> None:
+    ours, _ = _setup(cli, db)
+    assert (
+        "no user 'nobody'"
+        in cli.run("--as", "nobody", "--purpose", "investigation", "record", "show", ours, expect=2).stderr
+    )
+    assert "needs --purpose" in cli.run("--as", "pc1", "record", "show", ours, expect=2).stderr
+    assert (
+        "unknown purpose"
+        in cli.run(*AS_PC1[:2], "--purpose", "curiosity", "record", "show", ours, expect=2).stderr
+    )
