@@ -89,6 +89,9 @@ class HideAgency:
     def links(self, link_table: Table) -> ColumnElement[bool]:
         return true()
 
+    def mentionable(self, record_table: Table) -> ColumnElement[bool]:
+        return true()
+
 
 def create(
     client: TestClient, data: dict[str, Any], entity_type: str = "person", **prov: str
@@ -317,3 +320,27 @@ def test_restricted_candidates_over_http(client, db):
     assert [c["master_id"] for c in answer["candidates"]] == [visible["master_id"]]
     assert [(r["grade"], r["agency"]) for r in answer["restricted"]] == [("probable", "NYP")]
     _assert_nothing_of(answer, hidden)
+
+
+@pytest.mark.parametrize(
+    ("markings", "vetting"),
+    [
+        ({"classification": "SECRET"}, "OFFICIAL"),
+        ({"handling": "4"}, "TOP-SECRET"),
+    ],
+    ids=["above-vetting", "handling-4"],
+)
+def test_a_candidate_no_agreement_could_open_is_not_even_hinted(client, db, markings, vetting):
+    """A SECRET record to an OFFICIAL-vetted officer, or one handled "originating agency only", is invisible
+    even as "contact NYP": only records an agreement could share are worth a phone call."""
+    visible = create(client, {**JOHN, "pnc_id": PNC})
+    hidden = create(client, HIDDEN, agency="NYP", source_system="RMS", **markings)
+    caller = sign_in(TestClient(client.app), db, username="dc.official", vetting=vetting)
+    answer = post_match(
+        caller, "person", {"forenames": "John", "surname": "Smith", "date_of_birth": "1985-03-02"}
+    )
+    assert [c["master_id"] for c in answer["candidates"]] == [visible["master_id"]]
+    assert answer["restricted"] == []
+    _assert_nothing_of(answer, hidden)
+    alone = post_match(caller, "person", HIDDEN)
+    assert (alone["candidates"], alone["restricted"]) == ([], [])

@@ -222,14 +222,18 @@ def _records_condition(
     above: tuple[str, ...],
     principals: tuple[str, ...],
     coverage: tuple[tuple[str, tuple[str, ...]], ...],
+    any_agreement: bool = False,
 ) -> ColumnElement[bool]:
     """The SQL of `Policy.records`, built once per distinct set of inputs: building a SQLAlchemy expression
     costs more than running a small indexed query, and every request of the same kind of caller asks for the
     same one. The restriction subqueries are uncorrelated, so the database evaluates each once per query
-    (SQLite builds a temporary index, PostgreSQL a hashed subplan) rather than probing per candidate row."""
+    (SQLite builds a temporary index, PostgreSQL a hashed subplan) rather than probing per candidate row.
+    `any_agreement`: as if every other agency shared everything shareable (see `Policy.mentionable`)."""
     t = table
     agency_ok: ColumnElement[bool] = t.c.agency == agency
-    if coverage:
+    if any_agreement:
+        agency_ok = or_(agency_ok, t.c.handling.in_(_values(SHAREABLE_HANDLING)))
+    elif coverage:
         shared = [and_(t.c.agency == p, t.c.entity_type.in_(_values(types))) for p, types in coverage]
         agency_ok = or_(agency_ok, and_(t.c.handling.in_(_values(SHAREABLE_HANDLING)), or_(*shared)))
     rr = record_restriction
@@ -268,6 +272,7 @@ class Policy:
         self._classes = [c for c in CLASSIFICATIONS if RANK[c] <= self.subject.rank]
         self._fields: dict[tuple[str, str], Decision] = {}
         self._conditions: dict[tuple[Table, frozenset[str] | None], ColumnElement[bool]] = {}
+        self._mentionable: dict[tuple[Table, str], ColumnElement[bool]] = {}
 
     # ---- ReadScope ----
 
@@ -311,6 +316,22 @@ class Policy:
                 record_table, self.subject.agency, above, self.subject.principals, self._coverage(wanted)
             )
             self._conditions[key] = condition
+        return condition
+
+    def mentionable(self, record_table: Table) -> ColumnElement[bool]:
+        """Records a sharing agreement could open to this caller (or already does): within their vetting,
+        shareable handling unless their own agency's, and not restricted to other people. Match names the
+        agency holding such a record; anything else it hides stays invisible, even as a hint."""
+        if not self._readable():
+            return false()
+        key = (record_table, "mentionable")
+        condition = self._mentionable.get(key)
+        if condition is None:
+            above = tuple(c for c in CLASSIFICATIONS if c not in self._classes)
+            condition = _records_condition(
+                record_table, self.subject.agency, above, self.subject.principals, (), any_agreement=True
+            )
+            self._mentionable[key] = condition
         return condition
 
     def links(self, link_table: Table) -> ColumnElement[bool]:

@@ -129,13 +129,15 @@ class Candidate(NamedTuple):
     agency: str
     features: Features
     visible: bool
+    mentionable: bool = True
 
 
 def candidates(conn: Connection, ids: Iterable[str], scope: ReadScope | None = None) -> dict[str, Candidate]:
     """The features, master and owning agency of live records; `visible` says whether `scope` may see each.
 
     Records the caller may not see are still returned (flagged), so a match can say "a restricted record
-    may match; contact agency X" without revealing anything else about it.
+    may match; contact agency X" without revealing anything else about it; `mentionable` says whether even
+    that may be said (not of a record above the caller's vetting, handled 4/5 or restricted to others).
     """
     wanted = sorted(set(ids))
     out: dict[str, Candidate] = {}
@@ -150,6 +152,7 @@ def candidates(conn: Connection, ids: Iterable[str], scope: ReadScope | None = N
     # a candidate's evidence compares every field, so only records the caller sees whole count as visible;
     # one shared with fields redacted is reported like a hidden one ("contact the agency")
     visible = scope.records(record, None)
+    mentionable = scope.mentionable(record)
     for start in range(0, len(wanted), CHUNK):
         rows = conn.execute(
             select(
@@ -158,6 +161,7 @@ def candidates(conn: Connection, ids: Iterable[str], scope: ReadScope | None = N
                 record.c.master_id,
                 record.c.agency,
                 visible.label("visible"),
+                mentionable.label("mentionable"),
             )
             .join(record, record.c.id == match_features.c.record_id)
             .where(
@@ -166,6 +170,6 @@ def candidates(conn: Connection, ids: Iterable[str], scope: ReadScope | None = N
                 )
             )
         )
-        for rid, features, master_id, agency, seen in rows:
-            out[rid] = Candidate(rid, master_id, agency, features, bool(seen))
+        for rid, features, master_id, agency, seen, told in rows:
+            out[rid] = Candidate(rid, master_id, agency, features, bool(seen), bool(seen) or bool(told))
     return out

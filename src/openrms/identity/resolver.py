@@ -313,7 +313,9 @@ def match(
     """Masters that `data` may describe, graded, each with its probability and why.
 
     A candidate the caller may not see is reported only as a restricted record that may match, with the
-    agency to contact: nothing else about it (not its id, master or explanation) leaves this function.
+    agency to contact: nothing else about it (not its id, master or explanation) leaves this function. One
+    no sharing agreement could open (SECRET to an OFFICIAL-vetted officer, handling 4/5, restricted to named
+    people) is not reported at all: it is indistinguishable from no record.
     """
     item = index_of("", entity_type, data)
     if item is None:
@@ -332,6 +334,8 @@ def match(
         if g is None:
             continue
         if not cand.visible:
+            if not cand.mentionable:
+                continue
             if cand.agency not in restricted or _rank(g) < _rank(restricted[cand.agency]):
                 restricted[cand.agency] = g
             continue

@@ -29,6 +29,12 @@ class ReadScope(Protocol):
 
     def links(self, link_table: Table) -> ColumnElement[bool]: ...
 
+    def mentionable(self, record_table: Table) -> ColumnElement[bool]:
+        """Records whose existence may be told to the caller even when they cannot see them: those only a
+        sharing agreement stands between ("a restricted record may match; contact NYP"). A record hidden by
+        its classification, its handling or a restriction to named people must stay secret, even as a hint."""
+        ...
+
     def redact(self, agency: str, entity_type: str, data: Mapping[str, Any]) -> dict[str, Any]:
         """A visible record's data without the fields the caller may not see."""
         ...
@@ -52,6 +58,9 @@ class Unrestricted:
         return true()
 
     def links(self, link_table: Table) -> ColumnElement[bool]:
+        return true()
+
+    def mentionable(self, record_table: Table) -> ColumnElement[bool]:
         return true()
 
     def redact(self, agency: str, entity_type: str, data: Mapping[str, Any]) -> dict[str, Any]:
