@@ -60,10 +60,12 @@ def test_map_draws_points_without_tiles(page: Any, server: Server) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_label("Investigating an offence").check()
+    page.get_by_label("Reason or reference").fill("Crime 13/1234/18")  # the map is a search: it needs one
     page.get_by_role("button", name="Continue").click()
     page.wait_for_url("**/ui/map")
-    page.locator("#map path.leaflet-interactive").first.wait_for()
+    page.locator("#map .app-point").first.wait_for()
     assert "1 event in view" in page.locator("#map-status").inner_text()
     screenshot(page, "06-map")
-    page.locator("#map path.leaflet-interactive").first.click()
+    page.locator("#map .app-point").first.click()  # a point opens a popup with a link to the event
+    page.locator("#map .leaflet-popup-content").get_by_role("link", name="Open this event").click()
     page.wait_for_url(f"**/ui/records/{server.ids['crime']}")

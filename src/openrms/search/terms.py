@@ -23,6 +23,7 @@ Normalisation is the master index's own (`openrms.identity.normalise`), so "Smyt
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import math
 from collections.abc import Iterable, Mapping
@@ -32,6 +33,7 @@ from typing import Any
 
 from openrms.identity import normalise as n
 from openrms.schema import registry
+from openrms.schema.types import LONDON
 from openrms.store.views import title
 
 MAX_BODY = 20000
@@ -245,8 +247,17 @@ def _text_values(value: Any) -> Iterable[str]:
 
 
 def _date(value: Any) -> str | None:
+    """An event's day as people here give it: a time stored in UTC counts on its UK day (00:30 BST on
+    14 July is stored as 23:30Z on the 13th, and is an event of the 14th)."""
     if not isinstance(value, str) or len(value) < 4:
         return None
+    if len(value) > 10 and value[10] in "T ":
+        try:
+            moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            moment = None
+        if moment is not None and moment.tzinfo is not None:
+            value = moment.astimezone(LONDON).date().isoformat()
     parsed = n.parse_date(value[:10]) if len(value) >= 10 else n.parse_date(value)
     return parsed.iso() if parsed and parsed.year else None
 

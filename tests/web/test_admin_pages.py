@@ -1,0 +1,358 @@
+"""The administrator's import pages and the auditor's audit pages, through the real app on each back end:
+import runs and their quarantine, uploading a file through the form, audit search by user and by record,
+verifying the hash chain (intact, then tampered with), and refusals for the wrong roles or agency."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from openrms.access import accounts, audit
+from openrms.ingest import service
+from openrms.store.database import Database
+from tests.web.conftest import hidden, make_client
+
+ROOT = Path(__file__).resolve().parents[2]
+CUSTODY = ROOT / "docs" / "examples" / "custody-export.dat"  # 40 rows, 5 of them bad
+PASSWORD = "correct horse battery staple"
+# Three police.uk rows: two good, one with a month that is not a real month.
+STREET_CSV = (
+    "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,"
+    "Last outcome category,Context\n"
+    "aaa111,2018-07,West Yorkshire Police,West Yorkshire Police,-1.5491,53.8008,On or near Briggate,"
+    "E01011365,Leeds 111B,Burglary,Under investigation,\n"
+    "bbb222,2018-07,West Yorkshire Police,West Yorkshire Police,-1.5501,53.7997,On or near Boar Lane,"
+    "E01011365,Leeds 111B,Vehicle crime,Under investigation,\n"
+    "ccc333,2018-13,West Yorkshire Police,West Yorkshire Police,-1.5511,53.7990,On or near Call Lane,"
+    "E01011365,Leeds 111B,Shoplifting,Under investigation,\n"
+)
+
+
+def web_user(
+    client: TestClient, db: Database, username: str, roles: list[str], purpose: str, agency: str = "WYP"
+) -> str:
+    """A user of `agency` with `roles` signs in through the form and declares `purpose`; returns the
+    session's CSRF token."""
+    now = dt.datetime.now(dt.UTC)
+    with db.write() as conn:
+        if agency not in {a["code"] for a in accounts.list_agencies(conn)}:
+            accounts.create_agency(conn, agency, f"Agency {agency}", "police", now)
+        accounts.create_user(conn, username, username, agency, roles, "NPPV3", PASSWORD, now, "tests")
+    token = hidden(client.get("/ui/sign-in").text, "csrf_token")
+    signed = client.post(
+        "/ui/sign-in", data={"username": username, "password": PASSWORD, "csrf_token": token}
+    )
+    assert signed.status_code == 303, signed.text
+    form = client.get("/ui/purpose?next=/ui/")
+    session_token = hidden(form.text, "csrf_token")
+    chosen = client.post(
+        "/ui/purpose",
+        data={"purpose": purpose, "reason": "Monthly check", "csrf_token": session_token, "next": "/ui/"},
+    )
+    assert chosen.status_code == 303, chosen.text
+    return session_token
+
+
+def admin(client: TestClient, db: Database, agency: str = "WYP", name: str = "admin.wyp") -> str:
+    return web_user(client, db, name, ["administrator"], "administration", agency)
+
+
+def auditor(client: TestClient, db: Database, name: str = "auditor1") -> str:
+    return web_user(client, db, name, ["auditor"], "audit")
+
+
+def import_custody(db: Database) -> str:
+    """The custody sample through the library, as `openrms import` does: 35 rows in, 5 quarantined."""
+    report = service.import_source(db, CUSTODY, "custody-fixed-width", agency="WYP", workers=0)
+    assert report.tally.rows["quarantined"] == 5
+    assert report.run_id is not None
+    return report.run_id
+
+
+def cells(html: str) -> list[str]:
+    return [re.sub(r"<[^>]+>|\s+", " ", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", html, re.S)]
+
+
+# ---- imports ----
+
+
+def test_administrator_sees_the_run_and_its_quarantined_rows(client: TestClient, db: Database) -> None:
+    run_id = import_custody(db)
+    admin(client, db)
+    listing = client.get("/ui/imports")
+    assert listing.status_code == 200, listing.text
+    assert f"/ui/imports/{run_id}" in listing.text
+    row = cells(listing.text)
+    assert "custody-export.dat" in row and "custody-fixed-width" in row
+    at = row.index("custody-fixed-width")
+    assert row[at + 2 : at + 5] == ["40", "35", "5"]  # read, imported, quarantined
+
+    page = client.get(f"/ui/imports/{run_id}")
+    assert page.status_code == 200, page.text
+    assert "Balanced" in page.text and "5 still open" in page.text
+    assert "line 15" in page.text and "custody.arrested_at" in page.text
+    assert "is not a real date and time" in page.text
+    assert "LD/19/000114   WKF  WRIGHT, Stacey" in page.text  # the raw row, as it is in the file
+    assert page.text.count("/rows/") == 5
+
+    entry = re.search(rf'href="(/ui/imports/{run_id}/rows/[0-9a-f]+)">Row 14<', page.text)
+    assert entry, "no link to row 14"
+    whole = client.get(entry.group(1))
+    assert whole.status_code == 200
+    assert "Quarantined row 14" in whole.text and "ARRESTED" in whole.text and "31022019 2315" in whole.text
+
+    with db.read() as conn:
+        reads = audit.entries(conn, actor="admin.wyp", action="quarantine-read")
+    assert len(reads) == 2 and reads[0]["purpose"] == "administration"
+
+
+def test_quarantine_pages_and_status_filter(
+    client: TestClient, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import openrms.web.pages_admin as pages
+
+    monkeypatch.setattr(pages, "ROWS_PER_PAGE", 2)
+    run_id = import_custody(db)
+    admin(client, db)
+    first = client.get(f"/ui/imports/{run_id}")
+    assert first.text.count("/rows/") == 2
+    following = re.search(r'href="([^"]+after=[0-9a-f]+)"', first.text)
+    assert following, "no next page link"
+    second = client.get(following.group(1).replace("&amp;", "&"))
+    assert second.status_code == 200 and second.text.count("/rows/") == 2
+    assert "First page" in second.text
+    none = client.get(f"/ui/imports/{run_id}?status=discarded")
+    assert "No discarded rows are in quarantine" in none.text
+    bad = client.get(f"/ui/imports/{run_id}?status=lost")
+    assert bad.status_code == 400 and "status must be one of open, resolved, discarded, all" in bad.text
+    assert client.get(f"/ui/imports/{run_id}?after=x'--").status_code == 400
+    assert client.get("/ui/imports/nosuchrun").status_code == 404
+    assert client.get("/ui/imports?page=two").status_code == 400
+
+
+def test_upload_through_the_form_imports_and_quarantines(client: TestClient, db: Database) -> None:
+    token = admin(client, db)
+    sent = client.post(
+        "/ui/imports",
+        data={"mapping": "police-uk", "csrf_token": token},
+        files={"file": ("july.csv", STREET_CSV.encode(), "text/csv")},
+    )
+    assert sent.status_code == 303, sent.text
+    run_page = client.get(sent.headers["location"])
+    assert run_page.status_code == 200
+    assert "july.csv" in run_page.text and "Completed" in run_page.text
+    assert "Month" in run_page.text and "line 4" in run_page.text  # the bad month, where it is
+    with db.read() as conn:
+        [entry] = audit.entries(conn, actor="admin.wyp", action="import")
+    assert entry["detail"]["mapping"] == "police-uk" and entry["detail"]["file"] == "july.csv"
+
+
+def test_dry_run_writes_nothing_and_shows_the_reconciliation(client: TestClient, db: Database) -> None:
+    token = admin(client, db)
+    sent = client.post(
+        "/ui/imports",
+        data={"mapping": "custody-fixed-width", "dry_run": "yes", "csrf_token": token},
+        files={"file": ("custody.dat", CUSTODY.read_bytes(), "text/plain")},
+    )
+    assert sent.status_code == 200, sent.text
+    assert "Dry run finished" in sent.text
+    assert "40 rows read: 35 would be created" in sent.text and "5 quarantined" in sent.text
+    assert "No files have been imported for WYP yet" in sent.text
+
+
+def test_upload_errors_name_the_field(client: TestClient, db: Database) -> None:
+    token = admin(client, db)
+    nothing = client.post("/ui/imports", data={"mapping": "", "csrf_token": token})
+    assert nothing.status_code == 400
+    assert 'href="#file">Select a file to import' in nothing.text
+    assert 'href="#mapping">Select the mapping that describes the file' in nothing.text
+    unknown = client.post(
+        "/ui/imports",
+        data={"mapping": "../../etc/passwd", "csrf_token": token},
+        files={"file": ("a.csv", b"x\n1\n", "text/csv")},
+    )
+    assert unknown.status_code == 400 and "Select one of the built-in mappings" in unknown.text
+    empty = client.post(
+        "/ui/imports",
+        data={"mapping": "police-uk", "csrf_token": token},
+        files={"file": ("empty.csv", b"", "text/csv")},
+    )
+    assert empty.status_code == 400
+    assert "The file could not be imported" in empty.text and "empty" in empty.text
+    forged = client.post(
+        "/ui/imports",
+        data={"mapping": "police-uk", "csrf_token": "forged"},
+        files={"file": ("july.csv", STREET_CSV.encode(), "text/csv")},
+    )
+    assert forged.status_code == 403
+    with db.read() as conn:
+        assert audit.entries(conn, action="import") == []
+    assert "No files have been imported" in client.get("/ui/imports").text
+
+
+def test_non_administrators_cannot_see_or_import(client: TestClient, db: Database) -> None:
+    run_id = import_custody(db)
+    token = web_user(client, db, "pc.wyp", ["investigator"], "investigation")
+    assert client.get("/ui/imports").status_code == 403
+    assert client.get(f"/ui/imports/{run_id}").status_code == 403
+    refused = client.post(
+        "/ui/imports",
+        data={"mapping": "police-uk", "csrf_token": token},
+        files={"file": ("july.csv", STREET_CSV.encode(), "text/csv")},
+    )
+    assert refused.status_code == 403 and "do not allow 'import'" in html.unescape(refused.text)
+    assert "/ui/imports" not in client.get("/ui/").text  # no Imports in the navigation
+
+
+def test_another_agencys_administrator_cannot_see_the_run(client: TestClient, db: Database) -> None:
+    run_id = import_custody(db)
+    admin(client, db, agency="NYP", name="admin.nyp")
+    listing = client.get("/ui/imports")
+    assert listing.status_code == 200 and run_id not in listing.text
+    assert "No files have been imported for NYP yet" in listing.text
+    assert client.get(f"/ui/imports/{run_id}").status_code == 404
+    page = client.get(f"/ui/imports/{run_id}?status=all")
+    assert "WRIGHT" not in page.text
+
+
+def test_unsigned_visitor_is_sent_to_sign_in(client: TestClient) -> None:
+    answer = client.get("/ui/imports")
+    assert answer.status_code == 303 and answer.headers["location"].startswith("/ui/sign-in")
+
+
+# ---- audit ----
+
+
+def officer_reads_a_record(db: Database) -> str:
+    """Another client: an officer opens a record, so the trail says who saw it."""
+    from tests.web.conftest import seed
+
+    ids = seed(db)
+    with make_client(db) as other:
+        web_user(other, db, "pc.reader", ["investigator"], "investigation")
+        assert other.get(f"/ui/records/{ids['crime']}").status_code == 200
+    return ids["crime"]
+
+
+def test_auditor_searches_by_user_and_by_record(client: TestClient, db: Database) -> None:
+    crime = officer_reads_a_record(db)
+    auditor(client, db)
+    form = client.get("/ui/audit")
+    assert form.status_code == 200 and "Search the audit trail" in form.text and "<tbody" not in form.text
+
+    by_user = client.get(
+        "/ui/audit", params={"user": "pc.reader", "record": "", "action": "", "from": "", "to": ""}
+    )
+    assert by_user.status_code == 200, by_user.text
+    row = cells(by_user.text)
+    assert (
+        "pc.reader" in row and "WYP" in row and "Investigating an offence" in row and "Monthly check" in row
+    )
+    assert crime in by_user.text
+
+    by_record = client.get("/ui/audit", params={"record": crime})
+    assert by_record.status_code == 200
+    assert "who saw or changed record" in by_record.text and "pc.reader" in by_record.text
+    with db.read() as conn:
+        saw = audit.who_saw(conn, crime)
+    assert [e["actor"] for e in saw if e["action"] == "read"] == ["pc.reader"]
+    assert by_record.text.count("/ui/audit/entries/") == len(saw)
+
+    today = dt.datetime.now(dt.UTC).date()
+    dated = client.get(
+        "/ui/audit",
+        params={"action": "read", "from": today.strftime("%d/%m/%Y"), "to": today.isoformat()},
+    )
+    assert "pc.reader" in dated.text
+    earlier = client.get("/ui/audit", params={"from": "1/1/2000", "to": "2/1/2000"})
+    assert "No audit entries match your search" in earlier.text
+
+    with db.read() as conn:
+        looks = audit.entries(conn, actor="auditor1", action="audit-read")
+    assert len(looks) == 4 and looks[0]["purpose"] == "audit"
+    assert looks[1]["detail"]["query"] == {"record": crime}
+
+
+def test_audit_entry_page_and_pages_of_results(
+    client: TestClient, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import openrms.web.pages_admin as pages
+
+    monkeypatch.setattr(pages, "ENTRIES_PER_PAGE", 2)
+    with db.write() as conn:
+        for n in range(5):
+            audit.append(conn, actor="bulk", agency="WYP", action="read", record_ids=[f"r{n}"])
+    auditor(client, db)
+    first = client.get("/ui/audit", params={"user": "bulk"})
+    assert re.findall(r">(r\d)</a>", first.text) == ["r4", "r3"]
+    older = re.search(r'href="([^"]+older=\d+)"', first.text)
+    assert older and "Newer entries" not in first.text
+    second = client.get(older.group(1).replace("&amp;", "&"))
+    assert re.findall(r">(r\d)</a>", second.text) == ["r2", "r1"]
+    newer = re.search(r'href="([^"]+newer=\d+)"', second.text)
+    assert newer
+    back = client.get(newer.group(1).replace("&amp;", "&"))
+    assert re.findall(r">(r\d)</a>", back.text) == ["r4", "r3"]
+
+    entry = client.get("/ui/audit/entries/1")
+    assert entry.status_code == 200 and "Audit entry 1" in entry.text and "r0" in entry.text
+    assert client.get("/ui/audit/entries/999").status_code == 404
+    assert client.get("/ui/audit/entries/abc").status_code == 400
+    assert client.get("/ui/audit?user=bulk&older=-1").status_code == 400
+
+
+def test_audit_search_errors_name_the_field(client: TestClient, db: Database) -> None:
+    auditor(client, db)
+    bad = client.get("/ui/audit", params={"from": "31/2/2026", "to": "yesterday"})
+    assert bad.status_code == 400
+    assert 'href="#from">Enter the from date as a real date' in bad.text
+    assert 'href="#to">Enter the to date as a real date' in bad.text
+    backwards = client.get("/ui/audit", params={"from": "2/1/2026", "to": "1/1/2026"})
+    assert backwards.status_code == 400
+    assert "The to date must be the same as or after the from date" in backwards.text
+    long = client.get("/ui/audit", params={"user": "x" * 201})
+    assert long.status_code == 400 and "Username must be 200 characters or fewer" in long.text
+    anchor = client.get("/ui/audit/verify", params={"anchor": "not a hash"})
+    assert anchor.status_code == 400 and 'href="#anchor"' in anchor.text
+
+
+def test_verify_says_ok_then_shows_where_the_chain_breaks(client: TestClient, db: Database) -> None:
+    with db.write() as conn:
+        for n in range(5):
+            audit.append(conn, actor=f"user{n}", agency="WYP", action="read", record_ids=[f"r{n}"])
+    auditor(client, db)
+    intact = client.get("/ui/audit/verify")
+    assert intact.status_code == 200
+    assert "OK: the audit trail is intact" in intact.text
+    head = re.search(r"<code[^>]*>(\d+:[0-9a-f]{64})</code>", intact.text)
+    assert head, "the head to record is shown"
+    anchored = client.get("/ui/audit/verify", params={"anchor": head.group(1)})
+    assert "OK: the audit trail is intact" in anchored.text
+
+    with db.write() as conn:
+        conn.execute(text("UPDATE audit_entry SET actor = 'someone-else' WHERE seq = 3"))
+    broken = client.get("/ui/audit/verify")
+    assert broken.status_code == 200
+    assert "The audit trail is broken" in broken.text and "OK:" not in broken.text
+    assert "The first break is at entry 3" in broken.text
+    assert "entry 3 was changed: its content no longer matches its hash" in broken.text
+    with db.read() as conn:
+        looks = audit.entries(conn, actor="auditor1", action="audit-read")
+    assert [e["detail"]["ok"] for e in looks] == [True, True, False]  # oldest first
+
+
+def test_non_auditors_cannot_read_the_trail(client: TestClient, db: Database) -> None:
+    admin(client, db)
+    for path in ("/ui/audit", "/ui/audit?user=admin.wyp", "/ui/audit/verify", "/ui/audit/entries/1"):
+        answer = client.get(path)
+        assert answer.status_code == 403, path
+        assert "do not allow 'audit'" in html.unescape(answer.text)
+    assert "/ui/audit" not in client.get("/ui/imports").text  # no Audit in the navigation
+    with db.read() as conn:
+        assert audit.entries(conn, action="audit-read") == []
