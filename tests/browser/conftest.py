@@ -22,7 +22,7 @@ import uvicorn
 
 from openrms.api.app import create_app
 from openrms.store.database import Database
-from tests.web.conftest import seed, use_auth
+from tests.web.conftest import PASSWORD, USERNAME, seed, use_auth
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
@@ -121,3 +121,30 @@ def axe_violations(page: Any, impacts: tuple[str, ...] = ("serious", "critical")
         for v in result["violations"]
         if v["impact"] in impacts
     ]
+
+
+def watch_errors(page: Any) -> list[str]:
+    """The page's console errors and uncaught exceptions from now on (a flow must end with none)."""
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return errors
+
+
+def sign_in(
+    page: Any,
+    server: Server,
+    target: str,
+    *,
+    username: str = USERNAME,
+    purpose: str = "Investigating an offence",
+    reason: str = "Crime 13/1234/18",
+) -> None:
+    """Sign in through the form on the way to `target`, declaring a purpose and a reason."""
+    page.goto(f"{server.url}/ui/sign-in?next={target}")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_label(purpose).check()
+    page.get_by_label("Reason or reference").fill(reason)
+    page.get_by_role("button", name="Continue").click()

@@ -14,7 +14,7 @@ import pytest
 from openrms.access import accounts, audit
 from openrms.ingest import service
 from openrms.store.database import Database
-from tests.browser.conftest import Server, axe_violations, screenshot
+from tests.browser.conftest import Server, axe_violations, screenshot, watch_errors
 from tests.web.conftest import PASSWORD
 
 CUSTODY = Path(__file__).resolve().parents[2] / "docs" / "examples" / "custody-export.dat"
@@ -46,13 +46,6 @@ def sign_in(page: Any, server: Server, target: str, username: str, purpose: str)
     page.get_by_label("Reason or reference (optional)").fill("Quarterly review")
     page.get_by_role("button", name="Continue").click()
     page.wait_for_url(f"**{target}")
-
-
-def watch_errors(page: Any) -> list[str]:
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    return errors
 
 
 def test_auditor_finds_who_saw_a_record_and_verifies_the_chain(

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from openrms.store.database import Database
 from openrms.store.tables import record
-from tests.browser.conftest import Server, axe_violations, screenshot
+from tests.browser.conftest import Server, axe_violations, screenshot, sign_in, watch_errors
 from tests.web.conftest import PASSWORD, USERNAME
 
 
@@ -30,16 +30,8 @@ def person_records(tmp_path: Path) -> int:
 
 def test_duplicate_person_is_offered_the_existing_master(page: Any, server: Server, tmp_path: Path) -> None:
     before = person_records(tmp_path)
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"{server.url}/ui/sign-in?next=/ui/records/new")
-    page.get_by_label("Username").fill(USERNAME)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_label("Investigating an offence").check()
-    page.get_by_label("Reason or reference").fill("Crime 13/1234/18")
-    page.get_by_role("button", name="Continue").click()
+    errors = watch_errors(page)
+    sign_in(page, server, "/ui/records/new")
     page.wait_for_url("**/ui/records/new")
     screenshot(page, "entry-01-choose")
     page.get_by_role("link", name="Person", exact=True).click()

@@ -7,21 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.browser.conftest import Server, axe_violations, screenshot
-from tests.web.conftest import PASSWORD, USERNAME
+from tests.browser.conftest import Server, axe_violations, screenshot, sign_in, watch_errors
 
 POINT = "#map .app-point"
 HEAT = "#map canvas.app-heat"
 
 
 def sign_in_to_map(page: Any, server: Server) -> None:
-    page.goto(f"{server.url}/ui/sign-in?next=/ui/map")
-    page.get_by_label("Username").fill(USERNAME)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_label("Investigating an offence").check()
-    page.get_by_label("Reason or reference").fill("Crime 13/1234/18")
-    page.get_by_role("button", name="Continue").click()
+    sign_in(page, server, "/ui/map")
     page.wait_for_url("**/ui/map")
 
 
@@ -37,9 +30,7 @@ def heat_pixels(page: Any) -> int:
 
 
 def test_map_points_popup_heat_and_filters(page: Any, server: Server) -> None:
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    errors = watch_errors(page)
     sign_in_to_map(page, server)
 
     page.locator(POINT).first.wait_for()

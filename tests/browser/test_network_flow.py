@@ -10,20 +10,13 @@ from typing import Any
 
 from lxml import etree
 
-from tests.browser.conftest import Server, axe_violations, screenshot
-from tests.web.conftest import PASSWORD, USERNAME
+from tests.browser.conftest import Server, axe_violations, screenshot, sign_in, watch_errors
 
 GRAPHML = "{http://graphml.graphdrawing.org/xmlns}"
 
 
 def sign_in_to(page: Any, server: Server, target: str) -> None:
-    page.goto(f"{server.url}/ui/sign-in?next={target}")
-    page.get_by_label("Username").fill(USERNAME)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_label("Investigating an offence").check()
-    page.get_by_label("Reason or reference").fill("Crime 13/1234/18")
-    page.get_by_role("button", name="Continue").click()
+    sign_in(page, server, target)
 
 
 def wait_for_chart(page: Any) -> int:
@@ -41,9 +34,7 @@ def click_node(page: Any, node_id: str) -> None:
 
 
 def test_the_link_chart_draws_nodes(page: Any, server: Server, tmp_path: Path) -> None:
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    errors = watch_errors(page)
     sign_in_to(page, server, f"/ui/people/{server.ids['john']}")
     page.wait_for_url("**/ui/people/**")
     screenshot(page, "network-01-person")

@@ -16,8 +16,7 @@ from openrms.store.database import Database
 from openrms.store.provenance import Provenance
 from openrms.store.records import NewRecord, create_records
 from openrms.store.tables import record
-from tests.browser.conftest import Server, axe_violations, screenshot
-from tests.web.conftest import PASSWORD, USERNAME
+from tests.browser.conftest import Server, axe_violations, screenshot, sign_in, watch_errors
 
 JOHN = {"forenames": "John", "surname": "Smith", "date_of_birth": "1985-03-02", "pnc_id": "05/123456R"}
 
@@ -45,16 +44,8 @@ def shared_server(server: Server, tmp_path: Path) -> Server:
 
 
 def test_profile_says_whom_to_contact_about_a_hidden_record(page: Any, shared_server: Server) -> None:
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"{shared_server.url}/ui/sign-in?next=/ui/people/{shared_server.ids['john']}")
-    page.get_by_label("Username").fill(USERNAME)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_label("Investigating an offence").check()
-    page.get_by_label("Reason or reference").fill("Crime 13/1234/18")
-    page.get_by_role("button", name="Continue").click()
+    errors = watch_errors(page)
+    sign_in(page, shared_server, f"/ui/people/{shared_server.ids['john']}")
     page.wait_for_url("**/ui/people/**")
 
     notice = page.locator("#restricted-notice")

@@ -13,7 +13,7 @@ from openrms.access import accounts
 from openrms.store.database import Database
 from openrms.store.provenance import Provenance
 from openrms.store.records import NewRecord, create_records
-from tests.browser.conftest import Server, axe_violations, screenshot
+from tests.browser.conftest import Server, axe_violations, screenshot, watch_errors
 from tests.web.conftest import PASSWORD
 
 SUPERVISOR = "sgt.review"
@@ -50,9 +50,7 @@ def _doubtful_pair(tmp_path: Path) -> dict[str, str]:
 
 def test_merge_from_the_queue_then_undo(page: Any, server: Server, tmp_path: Path) -> None:
     pair = _doubtful_pair(tmp_path)
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    errors = watch_errors(page)
 
     page.goto(f"{server.url}/ui/sign-in?next=/ui/review")
     page.get_by_label("Username").fill(SUPERVISOR)

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.browser.conftest import Server, axe_violations, screenshot
+from tests.browser.conftest import Server, axe_violations, screenshot, watch_errors
 from tests.web.conftest import PASSWORD, USERNAME
 
 
 def test_sign_in_search_and_open_a_person(page: Any, server: Server) -> None:
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    errors = watch_errors(page)
     page.goto(f"{server.url}/ui/search?q=smith")
     assert "/ui/sign-in" in page.url
     screenshot(page, "01-sign-in")

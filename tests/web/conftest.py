@@ -37,6 +37,24 @@ def create_account(db: Database) -> None:
         )
 
 
+def add_user(
+    db: Database,
+    username: str,
+    *,
+    agency: str = AGENCY,
+    roles: tuple[str, ...] | list[str] = ("investigator",),
+    vetting: str = "NPPV2",
+) -> None:
+    """Another user to sign in as (with their agency, made if new), through the real accounts module."""
+    from openrms.access import accounts
+
+    now = dt.datetime.now(dt.UTC)
+    with db.write() as conn:
+        if agency not in {a["code"] for a in accounts.list_agencies(conn)}:
+            accounts.create_agency(conn, agency, f"Agency {agency}", "police", now)
+        accounts.create_user(conn, username, username, agency, list(roles), vetting, PASSWORD, now, "tests")
+
+
 def use_auth(db: Database, monkeypatch: pytest.MonkeyPatch) -> str:
     """An agency and officer to sign in as (through the real accounts module); returns "real"."""
     create_account(db)
@@ -69,13 +87,18 @@ def hidden(html: str, name: str) -> str:
     return found.group(1)
 
 
-def sign_in(client: TestClient, purpose: str | None = "investigation", reason: str = "Op TEST") -> str:
+def sign_in(
+    client: TestClient,
+    purpose: str | None = "investigation",
+    reason: str = "Op TEST",
+    username: str = USERNAME,
+) -> str:
     """Sign in through the form (and choose a purpose and reason); returns the session's CSRF token."""
     page = client.get("/ui/sign-in")
     assert page.status_code == 200, page.text
     response = client.post(
         "/ui/sign-in",
-        data={"username": USERNAME, "password": PASSWORD, "csrf_token": hidden(page.text, "csrf_token")},
+        data={"username": username, "password": PASSWORD, "csrf_token": hidden(page.text, "csrf_token")},
     )
     assert response.status_code == 303, response.text
     assert response.headers["location"].startswith("/ui/purpose")

@@ -13,10 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from openrms.access import accounts, audit
+from openrms.access import audit
 from openrms.ingest import service
 from openrms.store.database import Database
-from tests.web.conftest import hidden, make_client
+from tests.web.conftest import add_user, make_client, sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
 CUSTODY = ROOT / "docs" / "examples" / "custody-export.dat"  # 40 rows, 5 of them bad
@@ -39,24 +39,8 @@ def web_user(
 ) -> str:
     """A user of `agency` with `roles` signs in through the form and declares `purpose`; returns the
     session's CSRF token."""
-    now = dt.datetime.now(dt.UTC)
-    with db.write() as conn:
-        if agency not in {a["code"] for a in accounts.list_agencies(conn)}:
-            accounts.create_agency(conn, agency, f"Agency {agency}", "police", now)
-        accounts.create_user(conn, username, username, agency, roles, "NPPV3", PASSWORD, now, "tests")
-    token = hidden(client.get("/ui/sign-in").text, "csrf_token")
-    signed = client.post(
-        "/ui/sign-in", data={"username": username, "password": PASSWORD, "csrf_token": token}
-    )
-    assert signed.status_code == 303, signed.text
-    form = client.get("/ui/purpose?next=/ui/")
-    session_token = hidden(form.text, "csrf_token")
-    chosen = client.post(
-        "/ui/purpose",
-        data={"purpose": purpose, "reason": "Monthly check", "csrf_token": session_token, "next": "/ui/"},
-    )
-    assert chosen.status_code == 303, chosen.text
-    return session_token
+    add_user(db, username, agency=agency, roles=roles, vetting="NPPV3")
+    return sign_in(client, purpose, "Monthly check", username)
 
 
 def admin(client: TestClient, db: Database, agency: str = "WYP", name: str = "admin.wyp") -> str:

@@ -7,21 +7,20 @@ on 2018-07-14 at a point in Leeds centre (LEEDS).
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from openrms.access import accounts, audit
+from openrms.access import audit
 from openrms.store.database import Database
 from openrms.store.links import NewLink, upsert_links
 from openrms.store.provenance import Provenance
 from openrms.store.records import NewRecord, create_records
 from openrms.web import pages_map
 from tests.helpers import share_everything
-from tests.web.conftest import LEEDS, PASSWORD, USERNAME, hidden, make_client, sign_in
+from tests.web.conftest import LEEDS, USERNAME, add_user, make_client, sign_in
 
 BOX = "-1.6,53.75,-1.5,53.85"
 POINTS = "/ui/map/points"
@@ -56,23 +55,9 @@ def add_crime(db: Database, key: str, lat: float, lon: float, agency: str = "WYP
 
 def officer_of(db: Database, username: str, agency: str) -> TestClient:
     """A new client signed in, through the forms, as an officer of `agency` with a purpose and reason."""
-    now = dt.datetime.now(dt.UTC)
-    with db.write() as conn:
-        if agency not in {a["code"] for a in accounts.list_agencies(conn)}:
-            accounts.create_agency(conn, agency, f"Agency {agency}", "police", now)
-        accounts.create_user(conn, username, username, agency, ["investigator"], "NPPV2", PASSWORD, now, "t")
+    add_user(db, username, agency=agency)
     client = make_client(db)
-    token = hidden(client.get("/ui/sign-in").text, "csrf_token")
-    signed = client.post(
-        "/ui/sign-in", data={"username": username, "password": PASSWORD, "csrf_token": token}
-    )
-    assert signed.status_code == 303, signed.text
-    form = client.get(signed.headers["location"])
-    chosen = client.post(
-        "/ui/purpose",
-        data={"purpose": "investigation", "reason": "Op MAP", "csrf_token": hidden(form.text, "csrf_token")},
-    )
-    assert chosen.status_code == 303, chosen.text
+    sign_in(client, "investigation", "Op MAP", username)
     return client
 
 

@@ -22,7 +22,7 @@ from openrms.store.provenance import Provenance
 from openrms.store.records import NewRecord, create_records
 from openrms.store.tables import record
 from tests.helpers import share_everything
-from tests.web.conftest import hidden
+from tests.web.conftest import add_user, sign_in
 
 PASSWORD = "correct horse battery staple"
 AGENCY_NAMES = {
@@ -52,34 +52,8 @@ def _agencies(db: Database) -> None:
 def web_sign_in(client: TestClient, db: Database, username: str, agency: str, vetting: str = "NPPV2") -> None:
     """A new officer of `agency` signs in through the form and declares a purpose and reason."""
     _agencies(db)
-    with db.write() as conn:
-        accounts.create_user(
-            conn,
-            username,
-            username,
-            agency,
-            ["investigator"],
-            vetting,
-            PASSWORD,
-            dt.datetime.now(dt.UTC),
-            "t",
-        )
-    token = hidden(client.get("/ui/sign-in").text, "csrf_token")
-    signed = client.post(
-        "/ui/sign-in", data={"username": username, "password": PASSWORD, "csrf_token": token}
-    )
-    assert signed.status_code == 303, signed.text
-    form = client.get(signed.headers["location"])
-    chosen = client.post(
-        "/ui/purpose",
-        data={
-            "purpose": "investigation",
-            "reason": "Op TEST",
-            "csrf_token": hidden(form.text, "csrf_token"),
-            "next": "/ui/",
-        },
-    )
-    assert chosen.status_code == 303, chosen.text
+    add_user(db, username, agency=agency, vetting=vetting)
+    sign_in(client, "investigation", "Op TEST", username)
 
 
 def prov(key: str, agency: str = "WYP", **marks: Any) -> Provenance:

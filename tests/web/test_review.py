@@ -5,7 +5,6 @@ do not allow it, and (as a missing record) to a user of another agency who canno
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -14,13 +13,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from openrms.access import accounts, audit
+from openrms.access import audit
 from openrms.identity import judgements, saved_models
 from openrms.store.database import Database
 from openrms.store.provenance import Provenance
 from openrms.store.records import NewRecord, WriteOutcome, create_records
 from openrms.store.tables import record
-from tests.web.conftest import hidden, make_client
+from tests.web.conftest import add_user, make_client, sign_in
 
 PASSWORD = "correct horse battery staple"
 QUILL = {"forenames": "Peter", "surname": "Quill", "date_of_birth": "1970-05-06", "gender": "M"}
@@ -40,23 +39,8 @@ def resolving(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def user(client: TestClient, db: Database, username: str, roles: list[str], agency: str = "WYP") -> str:
     """A user of `agency` with `roles` signs in through the form and declares a purpose; returns the CSRF
     token of the session."""
-    now = dt.datetime.now(dt.UTC)
-    with db.write() as conn:
-        if agency not in {a["code"] for a in accounts.list_agencies(conn)}:
-            accounts.create_agency(conn, agency, f"Agency {agency}", "police", now)
-        accounts.create_user(conn, username, username, agency, roles, "NPPV3", PASSWORD, now, "tests")
-    token = hidden(client.get("/ui/sign-in").text, "csrf_token")
-    signed = client.post(
-        "/ui/sign-in", data={"username": username, "password": PASSWORD, "csrf_token": token}
-    )
-    assert signed.status_code == 303, signed.text
-    session_token = hidden(client.get("/ui/purpose?next=/ui/").text, "csrf_token")
-    chosen = client.post(
-        "/ui/purpose",
-        data={"purpose": "investigation", "reason": "Op QUILL", "csrf_token": session_token, "next": "/ui/"},
-    )
-    assert chosen.status_code == 303, chosen.text
-    return session_token
+    add_user(db, username, agency=agency, roles=roles, vetting="NPPV3")
+    return sign_in(client, "investigation", "Op QUILL", username)
 
 
 def add(db: Database, data: dict[str, Any], system: str, agency: str = "WYP") -> WriteOutcome:
