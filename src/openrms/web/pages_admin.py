@@ -35,6 +35,7 @@ from openrms.ingest.mapping import builtin_mappings
 from openrms.schema.types import FieldTypeError, utc
 from openrms.store.scope import ReadScope
 from openrms.web import session as web
+from openrms.web.paging import pagination
 from openrms.web.routing import PREFIX, WebRoute, redirect
 from openrms.web.templating import render
 
@@ -65,27 +66,6 @@ def _number(name: str, value: str | None, default: int | None = None) -> int | N
     if not value.isdigit() or len(value) > 18:
         raise BadRequest(f"{name} must be a whole number of 0 or more, not {value[:40]!r}")
     return int(value)
-
-
-def _pages(base: str, params: dict[str, str], page: int, pages: int) -> dict[str, Any] | None:
-    """GOV.UK pagination: numbered links around the current page, previous and next."""
-    if pages <= 1:
-        return None
-
-    def href(number: int) -> str:
-        return f"{base}?{urlencode({**params, 'page': str(number)})}"
-
-    shown = sorted({1, pages, *range(max(1, page - 2), min(pages, page + 2) + 1)})
-    items: list[dict[str, Any]] = []
-    for i, number in enumerate(shown):
-        if i and number - shown[i - 1] > 1:
-            items.append({"ellipsis": True})
-        items.append({"number": number, "href": href(number), "current": number == page})
-    return {
-        "items": items,
-        "previous": href(page - 1) if page > 1 else None,
-        "next": href(page + 1) if page < pages else None,
-    }
 
 
 # ---- imports ----
@@ -120,7 +100,7 @@ def _imports_context(request: Request, subject: Subject, page: int, **extra: Any
         "nav": "imports",
         "runs": shown,
         "total": len(found),
-        "pagination": _pages(f"{PREFIX}/imports", {}, page, pages),
+        "pagination": pagination(lambda number: f"{PREFIX}/imports?page={number}", page, pages),
         "mappings": builtin_mappings(),
         "agency": subject.agency,
         "errors": {},

@@ -14,6 +14,7 @@ from openrms.search.engine import search
 from openrms.search.query import PARAMETERS, parse_query
 from openrms.search.suggest import suggest
 from openrms.store.scope import ReadScope
+from openrms.web import paging
 from openrms.web import session as web
 from openrms.web.reasons import ask_for_reason
 from openrms.web.routing import PREFIX, WebRoute
@@ -67,20 +68,7 @@ def page_url(params: dict[str, list[str]], page: int) -> str:
 
 
 def pagination(params: dict[str, list[str]], page: int, total: int, per_page: int) -> dict[str, Any] | None:
-    pages = max(1, -(-total // per_page))
-    if pages <= 1:
-        return None
-    shown = sorted({1, pages, *range(max(1, page - 2), min(pages, page + 2) + 1)})
-    items: list[dict[str, Any]] = []
-    for i, number in enumerate(shown):
-        if i and number - shown[i - 1] > 1:
-            items.append({"ellipsis": True})
-        items.append({"number": number, "href": page_url(params, number), "current": number == page})
-    return {
-        "items": items,
-        "previous": page_url(params, page - 1) if page > 1 else None,
-        "next": page_url(params, page + 1) if page < pages else None,
-    }
+    return paging.pagination(lambda number: page_url(params, number), page, max(1, -(-total // per_page)))
 
 
 @router.get("/")
