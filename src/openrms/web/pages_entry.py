@@ -32,7 +32,7 @@ from openrms.web import session as web
 from openrms.web.forms import FormField
 from openrms.web.lookups import summaries
 from openrms.web.reasons import ask_for_reason
-from openrms.web.routing import PREFIX, Redirect, WebRoute
+from openrms.web.routing import MAX_ID, PREFIX, Redirect, WebRoute, checked_id
 from openrms.web.templating import render
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
@@ -49,7 +49,6 @@ SUSPECT_CHOICE = "suspect.record_id"
 SUSPECT_LINK = "SUSPECT"
 NEW_PERSON = "new"
 MATCH_LIMIT = 5
-MAX_ID = 100
 _PROVENANCE_FIELD = re.compile(r"provenance\.(\w+)")
 
 
@@ -63,12 +62,6 @@ class EntryForm:
     suspect: list[FormField] = field(default_factory=list)
     chosen: str = ""  # the existing person chosen as the suspect
     errors: dict[str, str] = field(default_factory=dict)
-
-
-def _policy(scope: ReadScope) -> Policy:
-    """The page scope is the caller's Policy (see `web.page_scope`); writes need its decisions."""
-    assert isinstance(scope, Policy), "page_scope returns the caller's Policy"
-    return scope
 
 
 def _entity_type(name: str) -> str:
@@ -112,7 +105,7 @@ def _context(entry: EntryForm, **extra: Any) -> dict[str, Any]:
 
 @router.get("/records/new")
 def choose(request: Request, scope: Scope) -> Response:
-    require(_policy(scope).subject, "create")
+    require(web.policy_of(scope).subject, "create")
     reg = registry()
     main = [reg.entity_types[name] for name in MAIN_TYPES if name in reg.entity_types]
     others = sorted((e for e in reg.entity_types.values() if e.name not in MAIN_TYPES), key=lambda e: e.label)
@@ -121,7 +114,7 @@ def choose(request: Request, scope: Scope) -> Response:
 
 @router.get("/records/new/{entity_type}")
 def entry_page(request: Request, entity_type: str, scope: Scope) -> Response:
-    subject = _policy(scope).subject
+    subject = web.policy_of(scope).subject
     require(subject, "create")
     entry = new_form(_entity_type(entity_type), subject)
     return render(request, "entry_form.html", _context(entry))
@@ -203,7 +196,7 @@ async def _posted(request: Request, entry: EntryForm) -> FormData:
 async def create(request: Request, entity_type: str, scope: Scope) -> Response:
     session = web.with_purpose(request)
     await web.check_csrf(request, session)
-    policy = _policy(scope)
+    policy = web.policy_of(scope)
     require(policy.subject, "create")
     entry = new_form(_entity_type(entity_type), policy.subject)
     await _posted(request, entry)
@@ -332,19 +325,13 @@ async def matches_fragment(request: Request, entity_type: str, scope: Scope) -> 
     await web.check_csrf(request, session)
     if _entity_type(entity_type) not in MATCHED:
         raise NotFound(f"records of type {entity_type!r} have no possible-matches panel")
-    entry = new_form(entity_type, _policy(scope).subject)
+    entry = new_form(entity_type, web.policy_of(scope).subject)
     await _posted(request, entry)
     context = {**_matches(request, scope, entry), "oob": True}
     return render(request, "partials/possible_matches.html", context)
 
 
 # ---- editing ----
-
-
-def _check_id(value: str) -> str:
-    if not value or len(value) > MAX_ID or not value.isprintable():
-        raise NotFound("no such record")
-    return value
 
 
 def _edit_form(subject: Subject, view: dict[str, Any]) -> EntryForm:
@@ -365,9 +352,9 @@ def _edit_context(view: dict[str, Any], reason: str = "") -> dict[str, Any]:
 
 @router.get("/records/{record_id}/edit")
 def edit_page(request: Request, record_id: str, scope: Scope) -> Response:
-    policy = _policy(scope)
+    policy = web.policy_of(scope)
     with web.database(request).read() as conn:
-        check_record(conn, policy, _check_id(record_id), "update")
+        check_record(conn, policy, checked_id(record_id), "update")
         view = views.get_record(conn, record_id, scope)
     prov = view["provenance"]
     if is_sensitive(prov["classification"], prov["handling"]) and not policy.subject.reason:
@@ -390,9 +377,9 @@ def _version(form: FormData) -> int:
 async def edit(request: Request, record_id: str, scope: Scope) -> Response:
     session = web.with_purpose(request)
     await web.check_csrf(request, session)
-    policy = _policy(scope)
+    policy = web.policy_of(scope)
     with web.database(request).read() as conn:
-        check_record(conn, policy, _check_id(record_id), "update")
+        check_record(conn, policy, checked_id(record_id), "update")
         view = views.get_record(conn, record_id, scope)
     entry = _edit_form(policy.subject, view)
     form = await _posted(request, entry)

@@ -39,12 +39,11 @@ from openrms.web.network import (
     parse_filters,
 )
 from openrms.web.reasons import ask_for_reason
-from openrms.web.routing import PREFIX, WebRoute
+from openrms.web.routing import PREFIX, WebRoute, checked_id
 from openrms.web.templating import render, type_label, ui, when
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
 Scope = Annotated[ReadScope, Depends(web.page_scope)]
-MAX_ID = 100
 REASON_HEADING = "Why are you drawing this network?"
 NO_REASON = "Give a reason for drawing the network first: reload the page"
 FIELDS = {"hops": "hops", "link_types": "type-0", "from": "from", "to": "to"}  # error -> the field's id
@@ -55,13 +54,6 @@ LEGEND = (
     ("location", "Location", "triangle"),
     ("event", "Event (crime, incident...)", "square"),
 )
-
-
-def _check_id(value: str) -> str:
-    """An id that cannot be a record's is missing, like any other (never a 400 or a 422)."""
-    if not value or len(value) > MAX_ID or not value.isprintable():
-        raise NotFound("no such record")
-    return value
 
 
 def filters_of(request: Request) -> tuple[Filters, dict[str, str]]:
@@ -143,7 +135,7 @@ def _context(request: Request, record_id: str, filters: Filters) -> dict[str, An
 
 @router.get("/network/{record_id}")
 def network_page(request: Request, record_id: str, scope: Scope) -> Response:
-    wanted = _check_id(record_id)
+    wanted = checked_id(record_id)
     if not web.with_purpose(request).subject.reason:
         return ask_for_reason(request, REASON_HEADING, "link chart")
     filters, errors = filters_of(request)
@@ -176,8 +168,8 @@ def network_data(request: Request, record_id: str, scope: Scope) -> Response:
         return _error(message, 400, field)
     expand = request.query_params.get("expand")
     try:
-        wanted = _check_id(record_id)
-        node = _check_id(expand) if expand is not None else None
+        wanted = checked_id(record_id)
+        node = checked_id(expand) if expand is not None else None
         with disclosing(request) as conn:
             if node is None:
                 graph = network(conn, wanted, scope, filters)
@@ -200,7 +192,7 @@ _SAFE_NAME = re.compile(r"[^A-Za-z0-9_-]+")
 @router.get("/network/{record_id}/graphml")
 def network_graphml(request: Request, record_id: str, scope: Scope) -> Response:
     """The chart as a GraphML file to download (the same filters as the page)."""
-    wanted = _check_id(record_id)
+    wanted = checked_id(record_id)
     if not web.with_purpose(request).subject.reason:
         return ask_for_reason(request, REASON_HEADING, "link chart")
     filters, errors = filters_of(request)

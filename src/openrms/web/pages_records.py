@@ -14,25 +14,18 @@ from openrms.store.scope import ReadScope
 from openrms.web import session as web
 from openrms.web.profile import person_profile, record_page
 from openrms.web.reasons import ask_for_reason
-from openrms.web.routing import PREFIX, Redirect, WebRoute
+from openrms.web.routing import PREFIX, Redirect, WebRoute, checked_id
 from openrms.web.templating import render
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
 Scope = Annotated[ReadScope, Depends(web.page_scope)]
-MAX_ID = 100
-
-
-def _check_id(value: str) -> str:
-    if not value or len(value) > MAX_ID or not value.isprintable():
-        raise NotFound("no such record")
-    return value
 
 
 @router.get("/people/{master_or_record_id}")
 def person_page(request: Request, master_or_record_id: str, scope: Scope) -> Response:
     """The single view of a person. A record id (or a master that is not a person's) is sent on to the
     right page."""
-    wanted = _check_id(master_or_record_id)
+    wanted = checked_id(master_or_record_id)
     with web.database(request).read() as conn:
         try:
             data = person_profile(conn, wanted, scope)
@@ -65,7 +58,7 @@ def _related_ids(data: dict) -> list[str]:
 @router.get("/records/{record_id}")
 def record_view(request: Request, record_id: str, scope: Scope) -> Response:
     with web.database(request).read() as conn:
-        data = record_page(conn, _check_id(record_id), scope)
+        data = record_page(conn, checked_id(record_id), scope)
     if _needs_reason(request, [data["record"]]):
         return ask_for_reason(request, "Why are you viewing this record?", "view of a sensitive record")
     audited(request, "read", [data["record"]["id"], *_related_ids(data)], {"view": "web"})

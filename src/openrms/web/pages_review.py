@@ -32,14 +32,13 @@ from openrms.web import session as web
 from openrms.web.lookups import summaries
 from openrms.web.pages_records import _needs_reason
 from openrms.web.reasons import ask_for_reason
-from openrms.web.routing import PREFIX, Redirect, WebRoute
+from openrms.web.routing import MAX_ID, PREFIX, Redirect, WebRoute, checked_id
 from openrms.web.templating import render, type_label
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
 Scope = Annotated[ReadScope, Depends(web.page_scope)]
 
 PER_PAGE = 20
-MAX_ID = 100
 MAX_REASON = 2000  # as the API's `reason` fields
 DECISIONS = ("same", "different", "unsure")
 # `done` (and, for a decision, its effect) -> the success banner's heading after a change.
@@ -64,19 +63,6 @@ ACTIONS = {
 # ---- small checks shared by the pages ----
 
 
-def _policy(scope: ReadScope) -> Policy:
-    """The page scope is the caller's Policy (see `web.page_scope`); the write guards need it."""
-    assert isinstance(scope, Policy), "page_scope returns the caller's Policy"
-    return scope
-
-
-def _check_id(value: str | None, what: str = "record") -> str:
-    """An id from a path or form: short and printable, else it names nothing (404, as a missing one)."""
-    if not value or len(value) > MAX_ID or not value.isprintable():
-        raise NotFound(f"no {what} {(value or '')[:MAX_ID]!r}")
-    return value
-
-
 def _reason(form: FormData, errors: dict[str, str]) -> str | None:
     """The optional reason kept with a decision or change; too long is an error on its field."""
     value = form.get("reason")
@@ -89,14 +75,14 @@ def _reason(form: FormData, errors: dict[str, str]) -> str | None:
 async def _posted(request: Request, scope: ReadScope, action: str) -> tuple[Policy, FormData]:
     """A form post's checks, before anything is read: the session's token, then the caller's roles."""
     await web.check_csrf(request, web.with_purpose(request))
-    policy = _policy(scope)
+    policy = web.policy_of(scope)
     require(policy.subject, action)
     return policy, await request.form()
 
 
 def _form_id(form: FormData, name: str, what: str) -> str:
     value = form.get(name)
-    return _check_id(value if isinstance(value, str) else None, what)
+    return checked_id(value if isinstance(value, str) else None, what)
 
 
 def _noun(entity_type: str) -> str:
@@ -132,7 +118,7 @@ def review_list(
     entity_type: Annotated[str | None, Query(alias="type")] = None,
 ) -> Response:
     """Pairs the model left for a person, most likely first (GET /review), a page at a time."""
-    require(_policy(scope).subject, "review")
+    require(web.policy_of(scope).subject, "review")
     wanted = entity_type or None
     context: dict[str, Any] = {
         "nav": "review",
@@ -212,10 +198,10 @@ def _ask_why(request: Request) -> Response:
 def review_pair(request: Request, judgement_id: str, scope: Scope) -> Response:
     """The two records side by side, the model's score and reasons, and the decision form (GET
     /review/{id})."""
-    policy = _policy(scope)
+    policy = web.policy_of(scope)
     require(policy.subject, "review")
     with disclosing(request) as conn:
-        item = _read_pair(request, conn, _check_id(judgement_id, "judgement"), scope)
+        item = _read_pair(request, conn, checked_id(judgement_id, "judgement"), scope)
     if item is None:
         return _ask_why(request)
     return render(request, "review_pair.html", _pair_context(request, item, policy))
@@ -229,7 +215,7 @@ def _pair_error(
         item = _read_pair(request, conn, judgement_id, scope)
     if item is None:
         return _ask_why(request)
-    context = _pair_context(request, item, _policy(scope))
+    context = _pair_context(request, item, web.policy_of(scope))
     context.update(errors=errors, values={k: form.get(k) for k in ("decision", "reason")}, banner=None)
     return render(request, "review_pair.html", context, status_code=status)
 
@@ -238,7 +224,7 @@ def _pair_error(
 async def decide_pair(request: Request, judgement_id: str, scope: Scope) -> Response:
     """Decide a queued pair and apply it, as POST /review/{id}/decision does; then on to the next pair."""
     policy, form = await _posted(request, scope, "review")
-    _check_id(judgement_id, "judgement")
+    checked_id(judgement_id, "judgement")
     errors: dict[str, str] = {}
     decision = form.get("decision")
     if decision not in DECISIONS:
@@ -293,8 +279,8 @@ def _history(conn: Connection, master_id: str, scope: ReadScope) -> list[dict[st
 @router.get("/masters/{master_id}")
 def master_page(request: Request, master_id: str, scope: Scope) -> Response:
     """Merge or split: the records behind a master, what can be done with them, and its history."""
-    require(_policy(scope).subject, "merge")
-    wanted = _check_id(master_id, "master")
+    require(web.policy_of(scope).subject, "merge")
+    wanted = checked_id(master_id, "master")
     with disclosing(request) as conn:
         try:
             view = survivorship.master_view(conn, wanted, scope)
@@ -373,9 +359,9 @@ def merge_page(
     other: Annotated[str | None, Query(alias="with")] = None,
 ) -> Response:
     """Choose the other master (`with`: a master or record id), then see the merge's effect to confirm."""
-    policy = _policy(scope)
+    policy = web.policy_of(scope)
     require(policy.subject, "merge")
-    wanted = _check_id(master_id, "master")
+    wanted = checked_id(master_id, "master")
     with disclosing(request) as conn:
         this = survivorship.master_view(conn, wanted, scope)
         context: dict[str, Any] = {"nav": "review", "master": this, "noun": _noun(this["entity_type"])}
@@ -397,7 +383,7 @@ def merge_page(
 async def merge_post(request: Request, master_id: str, scope: Scope) -> Response:
     """Merge the two masters, as POST /masters/merge does; the older master survives."""
     policy, form = await _posted(request, scope, "merge")
-    wanted, other = _check_id(master_id, "master"), _form_id(form, "with", "master")
+    wanted, other = checked_id(master_id, "master"), _form_id(form, "with", "master")
     errors: dict[str, str] = {}
     reason = _reason(form, errors)
     masters = [wanted, other]
@@ -425,7 +411,7 @@ def _merge_error(
     """The confirmation again, with why the merge was refused (a person's "different", a long reason)."""
     with disclosing(request) as conn:
         this, that = (survivorship.master_view(conn, m, scope) for m in masters)
-        context = _merge_context(conn, this, that, _policy(scope))
+        context = _merge_context(conn, this, that, web.policy_of(scope))
         audited(request, "read-master", [r["id"] for r in context["records"]], {"view": "web-merge"})
     context.update(errors=errors, reason=form.get("reason") or "")
     return render(request, "merge_confirm.html", context, status_code=status)
@@ -443,9 +429,9 @@ def split_page(
     step: str = "",
 ) -> Response:
     """Choose the records to split off; with a choice made, the confirmation of what will be apart."""
-    policy = _policy(scope)
+    policy = web.policy_of(scope)
     require(policy.subject, "merge")
-    wanted = _check_id(master_id, "master")
+    wanted = checked_id(master_id, "master")
     with disclosing(request) as conn:
         view = survivorship.master_view(conn, wanted, scope)
         check_members(conn, policy, [wanted])
@@ -485,8 +471,8 @@ def split_page(
 async def split_post(request: Request, master_id: str, scope: Scope) -> Response:
     """Split the chosen records off, each to a master of its own, as POST /masters/{id}/split does."""
     policy, form = await _posted(request, scope, "merge")
-    wanted = _check_id(master_id, "master")
-    chosen = [_check_id(v if isinstance(v, str) else None) for v in form.getlist("record")]
+    wanted = checked_id(master_id, "master")
+    chosen = [checked_id(v if isinstance(v, str) else None) for v in form.getlist("record")]
     errors: dict[str, str] = {}
     reason = _reason(form, errors)
     if errors or not chosen:
@@ -519,10 +505,10 @@ def undo_page(
     request: Request, event_id: str, scope: Scope, master_id: Annotated[str, Query(alias="master")] = ""
 ) -> Response:
     """What undoing the event will do: each record it moved goes back where it was."""
-    policy = _policy(scope)
+    policy = web.policy_of(scope)
     require(policy.subject, "merge")
-    wanted = _check_id(event_id, "master event")
-    home = _check_id(master_id, "master")
+    wanted = checked_id(event_id, "master event")
+    home = checked_id(master_id, "master")
     with disclosing(request) as conn:
         _event_records(conn, wanted, policy)
         view = survivorship.master_view(conn, home, scope)
@@ -538,7 +524,7 @@ def undo_page(
 async def undo_post(request: Request, event_id: str, scope: Scope) -> Response:
     """Undo a merge or split exactly, as POST /masters/events/{id}/undo does."""
     policy, form = await _posted(request, scope, "merge")
-    wanted, home = _check_id(event_id, "master event"), _form_id(form, "master", "master")
+    wanted, home = checked_id(event_id, "master event"), _form_id(form, "master", "master")
     errors: dict[str, str] = {}
     reason = _reason(form, errors)
     if errors:

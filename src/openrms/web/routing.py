@@ -18,11 +18,12 @@ from fastapi import Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 
-from openrms.errors import OpenRMSError
+from openrms.errors import NotFound, OpenRMSError
 
 log = logging.getLogger("openrms.web")
 
 PREFIX = "/ui"
+MAX_ID = 100  # longer than any id OpenRMS makes
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
 TEMPLATE_DIR = HERE / "templates"
@@ -65,6 +66,14 @@ def security_headers(response: Response) -> Response:
     )
     response.headers.setdefault("X-Frame-Options", "DENY")
     return response
+
+
+def checked_id(value: str | None, what: str = "record") -> str:
+    """An id from a path, query or form. One that cannot be an id names nothing: a 404 like a missing
+    record (never a 400, which would tell a malformed id apart from a hidden one)."""
+    if not value or len(value) > MAX_ID or not value.isprintable():
+        raise NotFound(f"no such {what}")
+    return value
 
 
 def is_htmx(request: Request) -> bool:

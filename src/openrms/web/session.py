@@ -23,6 +23,7 @@ from fastapi import Request, Response
 
 from openrms.access import authn
 from openrms.access.model import Subject
+from openrms.access.policy import Policy
 from openrms.errors import Forbidden
 from openrms.store.database import Database
 from openrms.store.scope import ReadScope
@@ -90,6 +91,13 @@ def page_scope(request: Request) -> ReadScope:
     session = with_purpose(request)
     request.state.subject = session.subject  # the API's authentication reuses what we already checked
     return read_scope(request)
+
+
+def policy_of(scope: ReadScope) -> Policy:
+    """A page's scope as the caller's Policy (what `page_scope` returns): the write guards need its
+    subject and decisions, not just its SQL conditions."""
+    assert isinstance(scope, Policy), "page_scope returns the caller's Policy"
+    return scope
 
 
 async def check_csrf(request: Request, session: WebSession) -> None:
