@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, case, not_, or_, select
 
-from openrms.access.policy import Agreement, Policy, Resource, decide
+from openrms.access.policy import Policy
 from openrms.identity import normalise as n
 from openrms.identity import survivorship
 from openrms.schema import registry
@@ -26,7 +26,7 @@ from openrms.store import views
 from openrms.store.links import links_of
 from openrms.store.scope import ReadScope
 from openrms.store.tables import agency as agency_table
-from openrms.store.tables import link, other_record, record, record_restriction
+from openrms.store.tables import link, other_record, record
 from openrms.web.lookups import summaries
 from openrms.web.templating import ui
 
@@ -147,72 +147,47 @@ def warning_markers(golden: dict[str, dict[str, Any]]) -> list[dict[str, str]]:
     return [{"code": str(v), "label": codes.label(v), "agency": entry["agency"]} for v in values]
 
 
-def _opened_by_agreement(policy: Policy, resource: Resource) -> bool:
-    """Whether an agreement from the resource's agency, for its type and the caller's purpose, would show
-    it to the caller: the policy's own decision, asked about that one agreement. Vetting, handling 4/5 and
-    restrictions to named people deny whatever the agreements, so those stay unmentioned."""
-    what_if = Agreement(
-        id="what-if",
-        name="what if",
-        provider=resource.agency,
-        recipient=policy.subject.agency,
-        entity_types={resource.entity_type: None},
-        purposes=frozenset({policy.subject.purpose or ""}),
-        valid_from=policy.now,
-    )
-    return decide(policy.subject, "read", resource, policy.subject.purpose, [what_if], policy.now).permit
-
-
-def _restrictions(conn: Connection, record_ids: set[str]) -> dict[str, frozenset[str]]:
-    """Who each of `record_ids` is restricted to (records with none are absent)."""
-    if not record_ids:
-        return {}
-    rows = conn.execute(
-        select(record_restriction.c.record_id, record_restriction.c.principal).where(
-            record_restriction.c.record_id.in_(sorted(record_ids))
-        )
-    )
-    found: dict[str, set[str]] = {}
-    for record_id, principal in rows:
-        found.setdefault(record_id, set()).add(principal)
-    return {rid: frozenset(principals) for rid, principals in found.items()}
-
-
-def _hidden_sources(conn: Connection, master_id: str, policy: Policy) -> list[Any]:
-    """Live source records of the master that the caller may not see, with their markings."""
+def _hidden_sources(conn: Connection, master_id: str, policy: Policy) -> list[str]:
+    """Agencies holding live source records of the master that the caller may not see, but that an
+    agreement could open to them (`Policy.mentionable`, the rule match uses too)."""
     r = record
-    return conn.execute(
-        select(r.c.id, r.c.agency, r.c.entity_type, r.c.classification, r.c.handling).where(
-            r.c.master_id == master_id, r.c.deleted.is_(False), not_(policy.records(r))
+    rows = conn.execute(
+        select(r.c.agency)
+        .distinct()
+        .where(
+            r.c.master_id == master_id,
+            r.c.deleted.is_(False),
+            not_(policy.records(r)),
+            policy.mentionable(r),
         )
-    ).all()
+    )
+    return [agency for (agency,) in rows]
 
 
-def _hidden_involvements(conn: Connection, own_ids: list[str], policy: Policy) -> list[Any]:
-    """Live links of the caller's visible records whose link or other end the caller may not see."""
+def _hidden_involvements(conn: Connection, own_ids: list[str], policy: Policy) -> list[str]:
+    """Agencies holding the hidden part (the link, or the record at its other end) of live links of the
+    caller's visible records, where an agreement could open both parts."""
     if not own_ids:
         return []
     o = other_record
     other_end = case((link.c.from_id.in_(own_ids), link.c.to_id), else_=link.c.from_id)
-    return conn.execute(
-        select(
-            link.c.agency,
-            link.c.classification,
-            link.c.handling,
-            o.c.id,
-            o.c.agency.label("other_agency"),
-            o.c.entity_type,
-            o.c.classification.label("other_classification"),
-            o.c.handling.label("other_handling"),
-        )
+    link_seen, end_seen = policy.links(link), policy.records(o)
+    rows = conn.execute(
+        select(link.c.agency, link_seen.label("link_seen"), o.c.agency.label("other_agency"), end_seen)
         .join(o, o.c.id == other_end)
         .where(
             or_(link.c.from_id.in_(own_ids), link.c.to_id.in_(own_ids)),
             link.c.deleted.is_(False),
             o.c.deleted.is_(False),
-            not_(and_(policy.links(link), policy.records(o))),
+            not_(and_(link_seen, end_seen)),
+            policy.mentionable(link),
+            policy.mentionable(o),
         )
-    ).all()
+    )
+    found: set[str] = set()
+    for agency, seen_link, other_agency, seen_end in rows:
+        found.update(code for code, seen in ((agency, seen_link), (other_agency, seen_end)) if not seen)
+    return sorted(found)
 
 
 def restricted_holders(
@@ -223,27 +198,7 @@ def restricted_holders(
     module docstring). Empty for the system's own unrestricted view."""
     if not isinstance(scope, Policy):
         return []
-    sources = _hidden_sources(conn, master_id, scope)
-    involvements = _hidden_involvements(conn, own_ids, scope)
-    restricted = _restrictions(conn, {row.id for row in (*sources, *involvements)})
-    codes: set[str] = set()
-    for row in sources:
-        only = restricted.get(row.id, frozenset())
-        if _opened_by_agreement(
-            scope, Resource(row.agency, row.entity_type, row.classification, row.handling, only)
-        ):
-            codes.add(row.agency)
-    for row in involvements:
-        the_link = Resource(row.agency, row.entity_type, row.classification, row.handling)
-        the_end = Resource(
-            row.other_agency,
-            row.entity_type,
-            row.other_classification,
-            row.other_handling,
-            restricted.get(row.id, frozenset()),
-        )
-        if _opened_by_agreement(scope, the_link) and _opened_by_agreement(scope, the_end):
-            codes.update(part.agency for part in (the_link, the_end) if not scope.decide("read", part).permit)
+    codes = {*_hidden_sources(conn, master_id, scope), *_hidden_involvements(conn, own_ids, scope)}
     codes.discard(scope.subject.agency)
     return _agency_names(conn, codes)
 
