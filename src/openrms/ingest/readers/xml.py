@@ -35,6 +35,34 @@ def _local(tag: str) -> str:
     return tag.rpartition("}")[2]
 
 
+_CHUNK = 1 << 16  # bytes fed to the parser at a time
+
+
+def _pulled(f: Any, encoding: str | None) -> Iterator[tuple[str, Any]]:
+    """The parse events of `f`, then its syntax error if it has one. Not `iterparse`: from lxml 6 it reads
+    ahead and raises a syntax error before handing over the events parsed ahead of it, so the good records
+    before a broken one would be lost; a pull parser fed in chunks keeps every event it parsed."""
+    parser = etree.XMLPullParser(
+        events=("start", "end"),
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+        encoding=encoding,
+    )
+    try:
+        while chunk := f.read(_CHUNK):
+            parser.feed(chunk)
+            yield from parser.read_events()
+        parser.close()
+    except etree.XMLSyntaxError:
+        yield from parser.read_events()
+        raise
+    yield from parser.read_events()
+
+
 class _Prolog:
     """Reads text before the root element, a chunk at a time, keeping only what is not yet skipped."""
 
@@ -132,17 +160,7 @@ class XmlReader:
         record: Any = None
         number = 0
         with self.path.open("rb") as f:
-            events = etree.iterparse(
-                f,
-                events=("start", "end"),
-                resolve_entities=False,
-                no_network=True,
-                load_dtd=False,
-                huge_tree=False,
-                remove_comments=True,
-                remove_pis=True,
-                encoding=self.encoding,
-            )
+            events = _pulled(f, self.encoding)
             while True:
                 try:
                     event, el = next(events)
