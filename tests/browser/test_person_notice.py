@@ -63,3 +63,23 @@ def test_profile_says_whom_to_contact_about_a_hidden_record(page: Any, shared_se
 
     assert axe_violations(page) == []
     assert errors == [], errors
+
+
+def test_another_agencys_record_is_not_found_like_a_missing_one(page: Any, shared_server: Server) -> None:
+    """A WYP officer given the address of NYP's unshared record sees what a made-up id shows: not found,
+    with nothing of the record on the page."""
+    errors = watch_errors(page)
+    hidden_id = shared_server.ids["nyp"]
+    sign_in(page, shared_server, f"/ui/records/{hidden_id}")
+    page.wait_for_url(f"**/ui/records/{hidden_id}")
+    assert page.locator("h1").inner_text().strip() == "Not found"
+    assert "Smith" not in page.locator("main").inner_text()
+    screenshot(page, "profile-03-other-agency-not-found")
+    hidden_page = page.locator("main").inner_text().replace(hidden_id, "ID")
+
+    missing_id = "rec-does-not-exist"
+    page.goto(f"{shared_server.url}/ui/records/{missing_id}")
+    assert page.locator("h1").inner_text().strip() == "Not found"
+    assert page.locator("main").inner_text().replace(missing_id, "ID") == hidden_page
+    assert axe_violations(page) == []
+    assert errors == [] or all("404" in e for e in errors), errors
