@@ -713,6 +713,55 @@ def test_appends_from_two_processes_interleave(db: Database) -> None:
     assert result.checked == 18
 
 
+def test_an_append_that_waited_for_another_goes_after_it(db: Database) -> None:
+    """The race the one-statement append has to survive on PostgreSQL: its head check reads a snapshot taken
+    before it waits for the lock, so it still sees the head it guessed while another process's next entry
+    commits. The chain must come out whole, the waiting entry after the other one."""
+    other = Database(db.url)
+    try:
+        with db.write() as conn:
+            audit.append(conn, actor="first", agency=None, action="read")  # db now guesses head 1
+        errors: list[BaseException] = []
+
+        def late() -> None:
+            try:
+                with db.write() as conn:
+                    audit.append(conn, actor="late", agency=None, action="read", record_ids=["r1"])
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+
+        waiter = threading.Thread(target=late)
+        with other.write() as conn:
+            audit.append(conn, actor="other", agency=None, action="read")  # holds the lock until commit
+            waiter.start()
+            _until_blocked(db, waiter)
+        waiter.join(timeout=30)
+        assert not waiter.is_alive() and not errors, errors
+    finally:
+        other.dispose()
+    result = _verify(db)
+    assert result.ok, result.problems
+    with db.read() as conn:
+        assert [r.actor for r in _rows(conn)] == ["first", "other", "late"]
+        assert conn.execute(select(audit_record.c.record_id, audit_record.c.seq)).all() == [("r1", 3)]
+
+
+def _until_blocked(db: Database, thread: threading.Thread) -> None:
+    """Return once `thread` waits on the audit lock (PostgreSQL) or the write lock (SQLite)."""
+    for _ in range(300):
+        assert thread.is_alive()
+        if db.dialect == "postgresql":
+            with db.read() as conn:
+                waiting = conn.execute(
+                    text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+                ).scalar_one()
+            if waiting:
+                return
+        thread.join(timeout=0.05)
+    if db.dialect == "postgresql":
+        raise AssertionError("the second append never waited for the audit lock")
+
+
 # ---- property: any single edit is detected ----
 
 _text = st.text(st.characters(exclude_categories=()), max_size=12)  # NULs, lone surrogates and all

@@ -119,6 +119,21 @@ _PG_RECORDS = (
 )
 
 
+# One entry (a read's, the usual case) goes in one statement: the insert happens only if the head is still
+# the one this process last wrote, and then takes the lock. The head check reads the statement's snapshot,
+# taken before the lock is granted, so another process may have committed the next seq meanwhile: the primary
+# key turns that insert into "do nothing" (ON CONFLICT), never a fork, and the caller falls back to the
+# locked two-step path. (Several entries cannot go this way: a conflict on the first alone would leave the
+# rest linked to an entry that is not there.)
+_PG_ONE = (
+    f"WITH ins AS (INSERT INTO audit_entry ({_COLUMNS}) SELECT * FROM (VALUES {_PG_ROW}) AS v "
+    f"WHERE (SELECT hash FROM audit_entry ORDER BY seq DESC LIMIT 1) IS NOT DISTINCT FROM %s "
+    f"AND pg_advisory_xact_lock({LOCK_KEY}) IS NOT NULL ON CONFLICT (seq) DO NOTHING RETURNING seq), "
+    "rec AS (INSERT INTO audit_record (record_id, seq) SELECT u.r, ins.seq FROM unnest(%s::text[]) AS u(r) "
+    "CROSS JOIN ins) SELECT seq FROM ins"
+)
+
+
 def _pg_entries(count: int, *, if_head: bool) -> str:
     values = ", ".join([_PG_ROW] * count)
     query = f"INSERT INTO audit_entry ({_COLUMNS}) SELECT * FROM (VALUES {values}) AS v"
@@ -201,8 +216,8 @@ def append(
     """Append one entry in the caller's write transaction (`conn` from `db.write()`) and return its seq.
 
     On SQLite three statements: read the chain head by primary key, insert the entry, insert its record ids
-    (deduplicated) in one executemany. On PostgreSQL one pipelined round trip (lock, insert if the head is
-    the one this process last wrote, read the head), and a second when another process appended since.
+    (deduplicated) in one executemany. On PostgreSQL one statement (insert if the head is the one this
+    process last wrote, taking the lock), and a second round trip when another process appended since.
     `detail` is scrubbed of secrets first. `now` (timezone-aware) defaults to now."""
     event = AuditEvent(actor, agency, action, purpose, reason, detail, record_ids, now)
     return append_many(conn, [event])[0]
@@ -245,7 +260,16 @@ def _append_pg(conn: Connection, entries: Sequence[AuditEvent]) -> list[int]:
     lock, insert, records, top = (raw.cursor() for _ in range(4))
     try:
         guess = _PG_HEADS.get(conn.engine)
-        if guess is not None:
+        if guess is not None and len(entries) == 1:
+            rows, links = _rows(entries, guess, postgresql=True)
+            insert.execute(_PG_ONE, [*rows[0], guess[1] if guess[0] else None, [r for r, _ in links]])
+            if insert.fetchone() is not None:
+                _PG_HEADS[conn.engine] = (rows[0][0], rows[0][-1])
+                return [rows[0][0]]
+            lock.execute(_PG_HEAD)  # another process appended since: take the lock, read the head
+            lock.nextset()
+            head = _head(lock.fetchone())
+        elif guess is not None:
             rows, links = _rows(entries, guess, postgresql=True)
             with raw.pipeline():
                 lock.execute(_PG_LOCK)
