@@ -24,6 +24,7 @@ from pathlib import Path
 
 from benchmarks.common import Figure, postgres_database, print_table, sqlite_database
 from openrms.demo.policeuk import DATA_DIR
+from openrms.demo.synthetic.tables import name_pools
 from openrms.ingest.service import import_source
 from openrms.store.database import Database
 
@@ -108,17 +109,22 @@ def wide_csv(path: Path, gigabytes: float) -> int:
         "town",
         "centre",
     ]
+    # People named as a real population is (weighted British forenames and surnames): with a handful of
+    # names every record would share its name and birthday with hundreds, and the master index's blocks
+    # would hold far more than real data gives them.
+    names = name_pools()
     target, rows = int(gigabytes * 1024**3), 0
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["ref", "forename", "surname", "dob", "summary", "narrative"])
         while handle.tell() < target:
             narrative = " ".join(rng.choice(words) for _ in range(150))
+            gender = "M" if rng.random() < 0.5 else "F"
             writer.writerow(
                 [
                     f"R{rows}",
-                    rng.choice(["John", "Mary", "Asha"]),
-                    rng.choice(["Smith", "Khan", "Jones"]),
+                    names[gender](rng),
+                    names["surname"](rng),
                     f"{rng.randint(1, 28):02d}/{rng.randint(1, 12):02d}/{rng.randint(1950, 2005)}",
                     "report " + str(rows),
                     narrative,

@@ -34,6 +34,7 @@ from openrms.store.records import existing, retract_records, write_prepared
 from openrms.store.tables import import_seen, record
 
 Progress = Callable[[int], None]
+BATCH_BYTES = 1 << 20  # source text per batch at most (see `_batches`)
 _ANALYZE_AFTER = frozenset({1, 3, 8})  # batches after which statistics are refreshed early in a load
 
 
@@ -76,15 +77,22 @@ def source_digest(source: str, query: str | None = None) -> str:
     return digest.hexdigest()
 
 
-def _batches(rows: Iterator[SourceRow], size: int, after: int) -> Iterator[list[SourceRow]]:
+def _batches(
+    rows: Iterator[SourceRow], size: int, after: int, max_bytes: int = BATCH_BYTES
+) -> Iterator[list[SourceRow]]:
+    """Batches of `size` rows, cut short once they hold `max_bytes` of source text: a batch in flight costs
+    some 30 times its source text in memory (records, versions, index entries, statements), so rows
+    carrying long narratives come in smaller batches and memory stays flat whatever the rows are like."""
     batch: list[SourceRow] = []
+    held = 0
     for row in rows:
         if row.number <= after:
             continue
         batch.append(row)
-        if len(batch) >= size:
+        held += len(row.raw)
+        if len(batch) >= size or held >= max_bytes:
             yield batch
-            batch = []
+            batch, held = [], 0
     if batch:
         yield batch
 

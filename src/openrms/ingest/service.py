@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import openrms.identity.hooks  # noqa: F401  (imported records join the master index as they are written)
 from openrms.errors import BadRequest
 from openrms.ingest import runs
 from openrms.ingest.mapping import MappingError, load_mapping, parse_mapping
