@@ -13,6 +13,7 @@ See docs/mapping.md for the language.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -84,8 +85,14 @@ def row_context(row: SourceRow, file: str | Path | None = None) -> dict[str, Any
     """
     context: dict[str, Any] = {"row": row.number}
     if file is not None:
-        # The name without a compression suffix: the same rows keep the same keys, gzipped or not.
-        context["file"] = Path(file).name.removesuffix(".gz")
+        context["file"] = _file_name(str(file))
     if m := _LINE.match(row.location or ""):
         context["line"] = int(m.group(1))
     return context
+
+
+@lru_cache(maxsize=64)
+def _file_name(file: str) -> str:
+    """The name without a compression suffix: the same rows keep the same keys, gzipped or not. (Cached:
+    every row of a file asks, and building a Path per row costs more than mapping some rows.)"""
+    return Path(file).name.removesuffix(".gz")
