@@ -262,18 +262,16 @@ def _append_pg(conn: Connection, entries: Sequence[AuditEvent]) -> list[int]:
         guess = _PG_HEADS.get(conn.engine)
         if guess is not None and len(entries) == 1:
             rows, links = _rows(entries, guess, postgresql=True)
-            insert.execute(_PG_ONE, [*rows[0], guess[1] if guess[0] else None, [r for r, _ in links]])
+            insert.execute(_PG_ONE, [*rows[0], guess[1], [r for r, _ in links]])
             if insert.fetchone() is not None:
                 _PG_HEADS[conn.engine] = (rows[0][0], rows[0][-1])
                 return [rows[0][0]]
-            lock.execute(_PG_HEAD)  # another process appended since: take the lock, read the head
-            lock.nextset()
-            head = _head(lock.fetchone())
+            head = _locked_head(lock)  # another process appended since
         elif guess is not None:
             rows, links = _rows(entries, guess, postgresql=True)
             with raw.pipeline():
                 lock.execute(_PG_LOCK)
-                params = [v for row in rows for v in row] + [guess[1] if guess[0] else None]
+                params = [v for row in rows for v in row] + [guess[1]]
                 insert.execute(_pg_entries(len(rows), if_head=True), params)
                 records.execute(_PG_RECORDS, _pg_records(rows, links))
                 top.execute(_SQLITE_HEAD)
@@ -283,9 +281,7 @@ def _append_pg(conn: Connection, entries: Sequence[AuditEvent]) -> list[int]:
                 return [row[0] for row in rows]
             # another process appended since: insert after the head just read (we hold the lock now)
         else:
-            lock.execute(_PG_HEAD)
-            lock.nextset()
-            head = _head(lock.fetchone())
+            head = _locked_head(lock)
         rows, links = _rows(entries, head, postgresql=True)
         with raw.pipeline():
             insert.execute(_pg_entries(len(rows), if_head=False), [v for row in rows for v in row])
@@ -295,6 +291,14 @@ def _append_pg(conn: Connection, entries: Sequence[AuditEvent]) -> list[int]:
         for cursor in (lock, insert, records, top):
             cursor.close()
     return [row[0] for row in rows]
+
+
+def _locked_head(cursor: Any) -> tuple[int, str]:
+    """Take the append lock, then read the head in a statement of its own (so its snapshot sees the entry
+    the previous lock holder committed)."""
+    cursor.execute(_PG_HEAD)
+    cursor.nextset()
+    return _head(cursor.fetchone())
 
 
 def _head(top: Any) -> tuple[int, str]:
