@@ -9,7 +9,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import openrms.identity.hooks  # noqa: F401  (imported records join the master index as they are written)
+import openrms.identity.hooks  # imported records join the master index as they are written
+import openrms.search.hooks  # noqa: F401  (... and are findable the moment their batch commits)
 from openrms.errors import BadRequest
 from openrms.ingest import runs
 from openrms.ingest.mapping import MappingError, load_mapping, parse_mapping
