@@ -1,9 +1,9 @@
 """Import figures (issue: imports from legacy systems).
 
-    python benchmarks/bench_import.py [--skip-memory] [--memory-gb 1.0]
+    python -m benchmarks.bench_import [--skip-memory] [--only-memory] [--memory-gb 1.0]
 
-1. The three data.police.uk files (87,000 rows) through the full path (parse, map, validate, store) with
-   the built-in police-uk mapping, in rows per second, on SQLite and on PostgreSQL.
+1. The three data.police.uk files (87,000 rows) through the full path (parse, map, validate, store, search
+   index, master index) with the built-in police-uk mapping, in rows per second, on SQLite and PostgreSQL.
 2. Peak memory (resident, the import process and its worker together) importing a generated CSV of
    about 1 GB, sampled from /proc while `openrms import` runs.
 3. The cost of the full path as a ratio against a raw bulk insert of the same rows in the same run.
