@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from openrms.errors import BadRequest
+from openrms.search.engine import search
 from openrms.search.query import parse_query
+from openrms.store.scope import Unrestricted
 from tests.search.conftest import LEEDS
 
 
@@ -140,6 +142,20 @@ def test_free_text_with_snippets(seeded):
     assert first["why"][0]["rule"] == "text"
     assert any("<mark>jewellery</mark>" in s and "<mark>laptop</mark>" in s for s in first["snippets"])
     assert seeded.found(q="jemmied") == {"burglary_centre"}  # MO text
+
+
+def test_free_text_is_planned_for_its_own_words(seeded):
+    """PostgreSQL would otherwise reuse one generic plan for every word once the driver has prepared the
+    statement, and that plan reads the whole GIN posting of a common word before the LIMIT applies."""
+    with seeded.db.read() as conn:
+        for _ in range(8):  # past the driver's prepare threshold: the same answer every time
+            assert search(conn, parse_query({"q": "jewellery laptop"}), Unrestricted("test"))["total"] == 1
+        if seeded.db.dialect != "postgresql":
+            return  # SQLite plans every statement afresh
+        assert conn.exec_driver_sql("SHOW plan_cache_mode").scalar() == "force_custom_plan"
+    with seeded.db.read() as conn:
+        search(conn, parse_query({"surname": "Smith"}), Unrestricted("test"))
+        assert conn.exec_driver_sql("SHOW plan_cache_mode").scalar() == "auto"  # only free text needs it
 
 
 def test_facets_pagination_and_sort(seeded):
