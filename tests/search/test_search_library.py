@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 
 from openrms.errors import BadRequest
+from openrms.search import engine
 from openrms.search.engine import search
 from openrms.search.query import parse_query
+from openrms.store.records import NewRecord, create_records
 from openrms.store.scope import Unrestricted
-from tests.search.conftest import LEEDS
+from tests.search.conftest import LEEDS, prov
 
 
 def test_name_fuzzy_phonetic_nickname_with_year(seeded):
@@ -156,6 +158,19 @@ def test_free_text_is_planned_for_its_own_words(seeded):
     with seeded.db.read() as conn:
         search(conn, parse_query({"surname": "Smith"}), Unrestricted("test"))
         assert conn.exec_driver_sql("SHOW plan_cache_mode").scalar() == "auto"  # only free text needs it
+
+
+def test_free_text_gives_fuzzy_names_no_more_than_their_share(db, monkeypatch):
+    """What the exact and phonetic look-ups leave unused does not all go to the loosest source."""
+    surnames = ["Garabe", "Garace", "Garade", "Garafe", "Garake", "Garale", "Garame", "Garane"]  # fuzzy only
+    with db.write() as conn:
+        create_records(conn, [NewRecord("person", {"surname": s}, prov(s)) for s in surnames])
+    monkeypatch.setattr(engine, "CAP", 8)  # four sources (text, surname, phonetic, fuzzy): 2 each
+    with db.read() as conn:
+        hits, truncated = engine.candidates(conn, parse_query({"q": "garage"}), Unrestricted("test"))
+        by_name, _ = engine.candidates(conn, parse_query({"surname": "Garage"}), Unrestricted("test"))
+    assert truncated and len(hits) <= 2  # only fuzzy matches exist: its share, not the 8 left over
+    assert len(by_name) > 2  # a name search still lets later tiers use what earlier ones left
 
 
 def test_facets_pagination_and_sort(seeded):

@@ -630,7 +630,11 @@ def candidates(conn: Connection, query: SearchQuery, scope: ReadScope) -> tuple[
 
     The sources share the CAP rows: each in turn may read an equal part of what the ones before it left,
     so the most certain sources (they come first) cannot crowd out the rest, and a search's work is bounded
-    however many sources it has."""
+    however many sources it has. Free text takes no more than an equal share per source: it casts a wide
+    net (text, names, identifiers...), and the share its exact and phonetic name look-ups leave unused
+    would otherwise all go to the last and loosest source, fuzzy names (every surname sharing the word's
+    first three letters), whose extra candidates are the least likely to be wanted and the dearest to
+    fetch and score."""
     driver, sources = _sources(conn, query)
     filters = _filters(query, driver)
     pinned = _filters(query, driver, unindexed=conn.dialect.name)
@@ -641,6 +645,8 @@ def candidates(conn: Connection, query: SearchQuery, scope: ReadScope) -> tuple[
     used = 0
     for index, source in enumerate(sources):
         limit = max((CAP - used) // (len(sources) - index), 1)
+        if query.q is not None:
+            limit = min(limit, max(CAP // len(sources), 1))
         found = _run(conn, source, filters if source.ids is None else pinned, visible, limit)
         if len(found) > limit:
             truncated = True
