@@ -2,8 +2,9 @@
 
 SQLAlchemy's per-row parameter processing costs about 15 microseconds a row; imports and the demo write
 hundreds of thousands of rows, so the hot path converts values itself and hands tuples straight to the
-driver's executemany. The conversions match what the column types would do, so rows written here read
-back through SQLAlchemy exactly like any other. This is the only module that knows those details.
+driver's executemany (on PostgreSQL, COPY for all but small batches). The conversions match what the column
+types would do, so rows written here read back through SQLAlchemy exactly like any other. This is the only
+module that knows those details.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import JSON, Connection, Table
+from sqlalchemy.exc import DBAPIError
 
 Convert = Callable[[Any], Any]
 
@@ -72,4 +74,35 @@ def insert_tuples(conn: Connection, table: Table, params: Sequence[tuple[Any, ..
         raise ValueError(
             f"{table.name} takes {len(names)} values per row ({', '.join(names)}), got {len(params[0])}"
         )
-    conn.exec_driver_sql(sql, list(params))
+    if conn.dialect.name == "postgresql" and len(params) >= COPY_FROM:
+        _copy(conn, table.name, names, params)
+    else:
+        conn.exec_driver_sql(sql, list(params))
+
+
+# Rows from which PostgreSQL gets COPY instead of an INSERT per row. An INSERT per row costs the server a
+# parse-bind-execute cycle each (most of a bulk load's time there); COPY streams the rows into the table in
+# one statement, several times faster. Small writes keep the plain INSERT, which is as quick for them.
+COPY_FROM = 64
+
+
+def _copy(conn: Connection, table: str, names: tuple[str, ...], params: Sequence[tuple[Any, ...]]) -> None:
+    """COPY the rows in (text format: the server reads each value as it would an INSERT's text parameter,
+    JSON text into JSONB included), inside the caller's transaction. Errors surface as SQLAlchemy's own (an
+    IntegrityError for a taken key), and a lost connection is invalidated, as `exec_driver_sql` would do."""
+    statement = f"COPY {table} ({', '.join(names)}) FROM STDIN"
+    driver = conn.dialect.loaded_dbapi
+    dbapi_connection = conn.connection.dbapi_connection
+    if dbapi_connection is None:
+        raise RuntimeError("the connection was closed before its bulk insert")
+    try:
+        with dbapi_connection.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in params:
+                copy.write_row(row)
+    except driver.Error as exc:
+        gone = conn.dialect.is_disconnect(exc, dbapi_connection, None)
+        if gone:
+            conn.invalidate(exc)
+        raise DBAPIError.instance(
+            statement, None, exc, driver.Error, connection_invalidated=gone, dialect=conn.dialect
+        ) from exc
