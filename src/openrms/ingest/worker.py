@@ -117,10 +117,9 @@ def map_row(
     preparer: Preparer,
     row: SourceRow,
     batch: MappedBatch,
-    link_preparer: LinkPreparer | None = None,
+    link_preparer: LinkPreparer,
 ) -> RowResult:
     """One row into the batch, or a quarantined/skipped result with every reason."""
-    link_preparer = link_preparer or LinkPreparer(preparer.now, ctx.dialect)
     if row.fields is None:
         return _quarantined(row, [f"unreadable: {row.error}"])
     context = row_context(row, ctx.file) if ctx.mapping.context_used else None
