@@ -27,6 +27,7 @@ from openrms.errors import BadRequest, Issue, RecordInvalid
 from openrms.ingest.mapping import row_context
 from openrms.ingest.rows import MappedLink, MappedRow, RecordRef, SourceRow
 from openrms.store import ids
+from openrms.store.hooks import prepare_batch
 from openrms.store.links import LinkPreparer, NewLink, PreparedLink, check_dates, check_ends
 from openrms.store.provenance import Provenance
 from openrms.store.records import NewRecord, PreparedRecord, Preparer
@@ -233,6 +234,10 @@ def map_batch(rows: list[SourceRow], now: dt.datetime) -> MappedBatch:
     batch = MappedBatch([], {}, [], {}, rows[-1].number if rows else 0)
     for row in rows:
         batch.rows.append(map_row(ctx, preparer, row, batch, link_preparer))
+    prepare_batch(
+        {rid: p.extras for rid, p in batch.prepared.items()},
+        [(link.link_type, link.from_id, link.to_id) for link in batch.links],
+    )
     return batch
 
 

@@ -16,7 +16,7 @@ import datetime as dt
 import itertools
 import multiprocessing
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, select
@@ -99,6 +99,28 @@ def _places(conn: Connection, event_ids: Sequence[str]) -> dict[str, dict[str, A
     return out
 
 
+_EMPTY_ROW = dict.fromkeys(_DOC_COLUMNS)
+
+
+def _doc_row(d: Doc, place: dict[str, Any] | None, enc: Encoder) -> tuple[Any, ...]:
+    """The search_doc row of an entry: its columns (cut to their widths), then its place's (stored, so
+    already cut), in the table's column order."""
+    cols = _EMPTY_ROW.copy()
+    for name, value in d.columns.items():
+        if value.__class__ is str and len(value) > _WIDTH.get(name, len(value)):
+            value = value[: _WIDTH[name]]
+        cols[name] = value
+    if place:
+        cols.update(place)
+    cols["record_id"], cols["entity_type"], cols["category"] = d.record_id, d.entity_type, d.category
+    cols["terms"] = "\n".join(d.terms)
+    if cols["hate"] is not None:
+        cols["hate"] = enc.bool(cols["hate"])
+    if len(cols) != len(_EMPTY_ROW):  # a column the table lacks: left out, as the table would
+        return tuple(cols[name] for name in _DOC_COLUMNS)
+    return tuple(cols.values())
+
+
 def write_docs(
     conn: Connection,
     docs: Sequence[Doc],
@@ -122,19 +144,7 @@ def write_docs(
         conn, [d.record_id for d in docs if d.category == "event" and d.record_id not in created]
     )
     enc = Encoder(conn.dialect.name)
-    rows = []
-    for d in docs:
-        cols = dict(d.columns)
-        cols.update(places.get(d.record_id, {}))
-        cols.update(record_id=d.record_id, entity_type=d.entity_type, category=d.category)
-        cols["terms"] = "\n".join(d.terms)
-        for name, width in _WIDTH.items():
-            value = cols.get(name)
-            if isinstance(value, str) and len(value) > width:
-                cols[name] = value[:width]
-        if cols.get("hate") is not None:
-            cols["hate"] = enc.bool(cols["hate"])
-        rows.append(tuple(cols.get(name) for name in _DOC_COLUMNS))
+    rows = [_doc_row(d, places.get(d.record_id), enc) for d in docs]
     insert_tuples(conn, search_doc, rows)
     insert_tuples(conn, search_term, sorted((t, d.record_id) for d in docs for t in d.terms))
     texts = [(d.record_id, doc_id(d.record_id), d.body) for d in docs if d.body]
@@ -160,16 +170,53 @@ def _events_at(conn: Connection, place_ids: Sequence[str]) -> list[str]:
     return sorted(events)
 
 
+def _stored_geo(conn: Connection, event_ids: Sequence[str]) -> dict[str, tuple[Any, ...]]:
+    """For indexed events, the place columns their entries hold now."""
+    out: dict[str, tuple[Any, ...]] = {}
+    columns = [search_doc.c[c] for c in _GEO]
+    for chunk in _chunks(event_ids):
+        rows = conn.execute(select(search_doc.c.record_id, *columns).where(search_doc.c.record_id.in_(chunk)))
+        out.update({row[0]: tuple(row[1:]) for row in rows})
+    return out
+
+
 def refresh_event_places(conn: Connection, event_ids: Sequence[str]) -> None:
-    """Copy (or clear) the place columns of indexed events from the places they OCCURRED_AT."""
+    """Copy (or clear) the place columns of indexed events from the places they OCCURRED_AT.
+
+    Only entries whose columns differ are rewritten: an import gives a new event its place's columns
+    before the write (`place_events`), and rewriting a row that is already right costs as much as
+    writing it did."""
     if not event_ids:
         return
     places = _places(conn, event_ids)
+    stored = _stored_geo(conn, event_ids)
     empty = dict.fromkeys(_GEO)
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
-    sets = ", ".join(f"{c} = {mark}" for c in _GEO)
-    params = [(*tuple(places.get(e, empty)[c] for c in _GEO), e) for e in event_ids]
-    conn.exec_driver_sql(f"UPDATE search_doc SET {sets} WHERE record_id = {mark}", params)
+    params = []
+    for event in event_ids:
+        now = stored.get(event)
+        wanted = tuple(places.get(event, empty)[c] for c in _GEO)
+        if now is not None and now != wanted:
+            params.append((*wanted, event))
+    if params:
+        mark = "?" if conn.dialect.name == "sqlite" else "%s"
+        sets = ", ".join(f"{c} = {mark}" for c in _GEO)
+        conn.exec_driver_sql(f"UPDATE search_doc SET {sets} WHERE record_id = {mark}", params)
+
+
+def place_events(extras: Mapping[str, Mapping[str, Any]], links: Sequence[tuple[str, str, str]]) -> None:
+    """The prepare-batch hook: an event OCCURRED_AT a place prepared in the same batch takes the place's
+    columns into its entry now, in the worker, so the writer's link hook finds it right and rewrites
+    nothing. Only a shortcut: the link hook still checks every event against its stored places."""
+    done: set[str] = set()
+    for link_type, from_id, to_id in links:
+        if link_type != OCCURRED_AT or from_id in done:
+            continue
+        done.add(from_id)
+        event = extras.get(from_id, {}).get("search")
+        place = extras.get(to_id, {}).get("search")
+        if event is None or place is None or event.category != "event" or place.columns.get("lat") is None:
+            continue
+        event.columns = {**event.columns, **{c: place.columns.get(c) for c in _GEO}}
 
 
 def on_records_written(conn: Connection, written: list[Written], now: dt.datetime) -> None:
@@ -321,4 +368,11 @@ def build_index(db: Any, *, batch: int = 5000, progress: Any = None, workers: in
     return done
 
 
-__all__ = ["build_index", "on_links_written", "on_records_written", "refresh_event_places", "write_docs"]
+__all__ = [
+    "build_index",
+    "on_links_written",
+    "on_records_written",
+    "place_events",
+    "refresh_event_places",
+    "write_docs",
+]

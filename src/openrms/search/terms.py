@@ -28,7 +28,7 @@ import hashlib
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from openrms.identity import normalise as n
@@ -218,13 +218,26 @@ def person_terms(variants: Iterable[NameVariant], year: int | None) -> list[str]
 # ---- the document of a record ----
 
 
+_FieldSpec = tuple[int, str, str | None, str, str | None, bool]
+
+
 @cache
-def _fields(entity_type: str) -> tuple[tuple[str, str | None, str, str | None, bool], ...]:
-    """(name, searchable, type, codelist, many) of the type's top-level fields."""
+def _fields(entity_type: str) -> dict[str, _FieldSpec]:
+    """name -> (position, name, searchable, type, codelist, many) of the type's top-level fields."""
     etype = registry().entity_types.get(entity_type)
     if etype is None:
-        return ()
-    return tuple((f.name, f.searchable, f.type, f.codelist, f.many) for f in etype.fields.values())
+        return {}
+    return {
+        f.name: (i, f.name, f.searchable, f.type, f.codelist, f.many)
+        for i, f in enumerate(etype.fields.values())
+    }
+
+
+def _present_fields(entity_type: str, data: Mapping[str, Any]) -> list[_FieldSpec]:
+    """The type's fields that `data` holds, in the type's order: a record fills a few of its type's
+    fields, and looking each of them up in the data is most of the cost of an entry."""
+    fields = _fields(entity_type)
+    return sorted(spec for name in data if (spec := fields.get(name)) is not None)
 
 
 def _label(codelist: str | None, code: Any) -> str:
@@ -251,6 +264,12 @@ def _date(value: Any) -> str | None:
     14 July is stored as 23:30Z on the 13th, and is an event of the 14th)."""
     if not isinstance(value, str) or len(value) < 4:
         return None
+    return _day_of(value)
+
+
+@lru_cache(maxsize=8192)
+def _day_of(value: str) -> str | None:
+    """`_date` of a string, remembered: the events of a load share a few thousand times at most."""
     if len(value) > 10 and value[10] in "T ":
         try:
             moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -273,8 +292,8 @@ def doc_of(record_id: str, entity_type: str, data: Mapping[str, Any]) -> Doc | N
     cols["title"] = title(entity_type, dict(data))[:300]
     terms: list[str] = []
     body: list[str] = [cols["title"], etype.label]
-    for name, searchable, ftype, codelist, many in _fields(entity_type):
-        value = data.get(name)
+    for _, name, searchable, ftype, codelist, many in _present_fields(entity_type, data):
+        value = data[name]
         if value in (None, "", []):
             continue
         if ftype == "code":

@@ -9,7 +9,7 @@ keys and real-time resolution when it is imported (the API, CLI, importer and de
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
@@ -56,6 +56,25 @@ def prepare_extras(record_id: str, entity_type: str, data: Mapping[str, Any]) ->
     if not _on_prepare:
         return {}
     return {name: hook(record_id, entity_type, data) for name, hook in _on_prepare.items()}
+
+
+# Work on a whole prepared batch that needs the links between its records but no database (the search index
+# gives each event the columns of the place it happened at, so the link hook finds them right and rewrites
+# nothing). Called with record id -> its extras, and the batch's links as (link type, from id, to id).
+PrepareBatch = Callable[[Mapping[str, Mapping[str, Any]], Sequence[tuple[str, str, str]]], None]
+_on_prepare_batch: list[PrepareBatch] = []
+
+
+def on_prepare_batch(hook: PrepareBatch) -> PrepareBatch:
+    """Register `hook` (once) to run on every batch of records and links prepared together (imports)."""
+    if hook not in _on_prepare_batch:
+        _on_prepare_batch.append(hook)
+    return hook
+
+
+def prepare_batch(extras: Mapping[str, Mapping[str, Any]], links: Sequence[tuple[str, str, str]]) -> None:
+    for hook in _on_prepare_batch:
+        hook(extras, links)
 
 
 def records_written(conn: Connection, written: list[Written], now: dt.datetime) -> dict[str, str]:
