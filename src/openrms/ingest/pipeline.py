@@ -14,6 +14,7 @@ import gc
 import hashlib
 import multiprocessing
 import os
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -30,6 +31,7 @@ from sqlalchemy.engine import make_url
 from openrms.ingest import runs, worker
 from openrms.ingest.rows import Reader, SourceRow
 from openrms.ingest.runs import Tally
+from openrms.store.checkpoint import background_checkpoints
 from openrms.store.database import Database
 from openrms.store.links import upsert_links, write_prepared_links
 from openrms.store.records import existing, retract_records, write_prepared
@@ -38,6 +40,28 @@ from openrms.store.tables import import_seen, record
 Progress = Callable[[int], None]
 BATCH_BYTES = 1 << 20  # source text per batch at most (see `_batches`)
 _ANALYZE_AFTER = frozenset({1, 3, 8})  # batches after which statistics are refreshed early in a load
+COMMIT_ROWS = 20_000  # source rows per transaction at most (see `_commit_due`)
+COMMIT_SECONDS = 2.0  # and seconds of writing
+
+
+def _analyze_due(batches: int) -> bool:
+    return batches in _ANALYZE_AFTER or batches % 25 == 0
+
+
+def _commit_due(batches: int, pending: Tally, started: float) -> bool:
+    """Whether the open transaction should commit after this many batches.
+
+    Record ids are hashes of source keys, so every row lands on a random page of a dozen indexes, and a
+    commit writes each page its transaction touched. A 2,000-row batch touches most pages of a young
+    database's indexes: committing every batch wrote 33 kB a row to SQLite's log, and several batches to a
+    commit write far fewer pages per row. Memory does not grow with it (a batch is let go once written; the
+    pages wait in SQLite's bounded cache). A commit is still due after `COMMIT_SECONDS`, so other writers
+    wait no longer than that, and where PostgreSQL's statistics are refreshed, so they see the rows."""
+    return (
+        pending.rows["read"] >= COMMIT_ROWS
+        or time.monotonic() - started >= COMMIT_SECONDS
+        or _analyze_due(batches)
+    )
 
 
 @dataclass
@@ -220,14 +244,13 @@ class Importer:
         run_id, after = (None, 0) if self.dry_run else self._open_run(started)
         report = ImportReport(run_id, "running", self.tally, resumed_after=after, dry_run=self.dry_run)
         try:
-            for batch_number, (mapped, now) in enumerate(self._mapped(after), start=1):
-                if self.dry_run:
+            if self.dry_run:
+                for mapped, _now in self._mapped(after):
                     self._count_dry(mapped)
-                else:
-                    self._write(run_id, mapped, now)
-                if batch_number in _ANALYZE_AFTER or batch_number % 25 == 0:
-                    self.db.refresh_statistics()  # keep PostgreSQL's plans right as the tables grow
-                self.progress(len(mapped.rows))
+                    self.progress(len(mapped.rows))
+            else:
+                assert run_id is not None
+                self._write_all(run_id, self._mapped(after))
             if self.snapshot and not self.dry_run:
                 report.retracted = self._snapshot_end(run_id, report)
         except BaseException as exc:
@@ -287,23 +310,53 @@ class Importer:
                 future, when = pending.popleft()
                 yield worker.unpack(future.result()), when
 
-    def _write(self, run_id: str, mapped: worker.MappedBatch, now: dt.datetime) -> None:
-        with self.db.write() as conn:
-            missing = _missing_refs(conn, mapped)
-            if missing:
-                _exclude(mapped, missing)
-            outcomes = write_prepared(conn, list(mapped.prepared.values()), now)
-            statuses = {o.id: o.status for o in outcomes}
-            link_outcomes = _write_links(conn, mapped, now)
-            batch = _tally_rows(mapped, statuses)
-            for outcome in outcomes:
-                batch.add_records(outcome.entity_type, outcome.status)
-            batch.links.update(o["status"] for o in link_outcomes)
-            self._quarantine(conn, run_id, mapped, now)
-            if self.snapshot:
-                self._mark_seen(conn, run_id, mapped.prepared.keys())
-            self.tally.merge(batch)
-            runs.save_progress(conn, run_id, mapped.last_number, self.tally)
+    def _write_all(self, run_id: str, batches: Iterator[tuple[worker.MappedBatch, dt.datetime]]) -> None:
+        """Write the batches, several to a transaction (see `_commit_due`), each transaction saving the
+        checkpoint of its last batch; the tally counts only what has been committed."""
+        number = 0
+        with background_checkpoints(self.db) as checkpoints:
+            for first in batches:
+                checkpoints.before_write()
+                pending = Tally()
+                started = time.monotonic()
+                with self.db.write() as conn:
+                    mapped, now = first
+                    while True:
+                        number += 1
+                        self._write(conn, run_id, mapped, now, pending)
+                        if _commit_due(number, pending, started):
+                            break
+                        following = next(batches, None)
+                        if following is None:
+                            break
+                        mapped, now = following
+                    so_far = Tally()
+                    so_far.merge(self.tally)
+                    so_far.merge(pending)
+                    runs.save_progress(conn, run_id, mapped.last_number, so_far)
+                self.tally.merge(pending)
+                checkpoints.after_commit()
+                self.progress(pending.rows["read"])  # rows count as done once committed
+                if _analyze_due(number):
+                    self.db.refresh_statistics()  # keep PostgreSQL's plans right as the tables grow
+
+    def _write(
+        self, conn: Connection, run_id: str, mapped: worker.MappedBatch, now: dt.datetime, tally: Tally
+    ) -> None:
+        missing = _missing_refs(conn, mapped)
+        if missing:
+            _exclude(mapped, missing)
+        outcomes = write_prepared(conn, list(mapped.prepared.values()), now)
+        statuses = {o.id: o.status for o in outcomes}
+        link_outcomes = _write_links(conn, mapped, now)
+        batch = _tally_rows(mapped, statuses)
+        for outcome in outcomes:
+            batch.add_records(outcome.entity_type, outcome.status)
+        batch.links.update(o["status"] for o in link_outcomes)
+        self._quarantine(conn, run_id, mapped, now)
+        if self.snapshot:
+            self._mark_seen(conn, run_id, mapped.prepared.keys())
+        tally.merge(batch)
 
     def _quarantine(
         self, conn: Connection, run_id: str, mapped: worker.MappedBatch, now: dt.datetime

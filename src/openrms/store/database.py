@@ -39,8 +39,12 @@ def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+AUTOCHECKPOINT = 4000
+
+
+def _sqlite_pragmas(dbapi_connection: Any, record: Any) -> None:
     dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (see _sqlite_begin)
+    record.info["autocheckpoint"] = AUTOCHECKPOINT
     cursor = dbapi_connection.cursor()
     # wal_autocheckpoint: copy the WAL into the database (with an fsync) every 4,000 pages rather than 1,000;
     # bulk writes then spend far less time in fsync, and readers still find a short WAL. The page cache
@@ -48,7 +52,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # import's memory (it must stay under 500 MB whatever the file's size).
     for pragma in (
         "journal_mode=WAL",
-        "wal_autocheckpoint=4000",
+        f"wal_autocheckpoint={AUTOCHECKPOINT}",
         "synchronous=NORMAL",
         "foreign_keys=ON",
         "busy_timeout=30000",
@@ -89,9 +93,23 @@ class Database:
                 kwargs["poolclass"] = NullPool
             self.engine: Engine = create_engine(self.url, **kwargs)
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "checkout", self._sqlite_checkout)
             event.listen(self.engine, "begin", _sqlite_begin)
         else:
             self.engine = create_engine(self.url, pool_pre_ping=True, pool_size=10, **kwargs)
+
+    _autocheckpoint = AUTOCHECKPOINT
+
+    def sqlite_autocheckpoint(self, pages: int | None) -> None:
+        """SQLite: commits checkpoint the log once it holds `pages` pages (0: never; None: the default
+        again), from each connection's next checkout. See store.checkpoint, which turns it off for bulk
+        writes."""
+        self._autocheckpoint = AUTOCHECKPOINT if pages is None else int(pages)
+
+    def _sqlite_checkout(self, dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if record.info.get("autocheckpoint") != self._autocheckpoint:
+            dbapi_connection.execute(f"PRAGMA wal_autocheckpoint={self._autocheckpoint:d}")
+            record.info["autocheckpoint"] = self._autocheckpoint
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
