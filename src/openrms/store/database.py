@@ -126,11 +126,12 @@ class Database:
     def refresh_statistics(self) -> None:
         """PostgreSQL plans from table statistics: a table that was empty when last analysed is scanned whole
         to find 500 ids, which makes a bulk load slower with every batch. Bulk writers call this as the
-        tables grow. SQLite always uses the primary key, so there it does nothing."""
+        tables grow (search_doc too: the search index's write hook looks entries up by id). SQLite always uses
+        the primary key, so there it does nothing."""
         if self.dialect != "postgresql":
             return
         with self.engine.connect() as conn:
-            conn.exec_driver_sql("ANALYZE record, record_version, master, link, link_version")
+            conn.exec_driver_sql("ANALYZE record, record_version, master, link, link_version, search_doc")
             conn.commit()
 
     def dispose(self) -> None:
