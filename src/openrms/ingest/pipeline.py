@@ -1,10 +1,10 @@
 """Running an import: read, map and validate (in a worker), write in checkpointed batches, reconcile.
 
-Crash safety comes from one rule: a batch's records, links, quarantine entries and the run's checkpoint
-are written in one transaction. Killing the process at any moment leaves the checkpoint naming the last
-row that is fully in; running the same command again finds the unfinished run (same source bytes, same
-mapping, same target) and continues after it. Record ids are derived from source keys, so even a row
-written twice would change nothing.
+Crash safety comes from one rule: batches' records, links, quarantine entries and the run's checkpoint
+are written in one transaction (a few batches to each, see `_commit_due`). Killing the process at any
+moment leaves the checkpoint naming the last row that is fully in; running the same command again finds
+the unfinished run (same source bytes, same mapping, same target) and continues after it. Record ids are
+derived from source keys, so even a row written twice would change nothing.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 The pipeline sets `CONTEXT` and then forks, so the worker inherits the compiled mapping without pickling
 it. `map_batch` touches no database; everything that needs one (lookups of referenced records, writes)
-happens in the main process, inside the batch's transaction. Records *and* links leave the worker encoded
-as rows for executemany, so the main process (the one writer, the bottleneck) only writes them.
+happens in the main process, inside the writing transaction. Records *and* links leave the worker encoded
+as rows for executemany, so the main process (the one writer) only writes them.
 
 `map_batch_packed` and `unpack` carry a batch from the worker to the main process as pickled bytes (see
 `_BatchPickler`): how a batch is pickled and unpickled decides much of the main process's cost per row.
