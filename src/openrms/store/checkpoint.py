@@ -118,19 +118,20 @@ class _Checkpointer:
 @contextmanager
 def background_checkpoints(db: Any) -> Iterator[Checkpoints]:
     """For the duration of a bulk write to `db` (a store.database.Database): on a SQLite file, commits no
-    longer checkpoint; the writer calls `after_commit` after each batch and `before_write` before the next.
-    On exit the last checkpoint is finished and the database's connections checkpoint as before."""
+    longer checkpoint; the writer calls `after_commit` after each commit and `before_write` before the next
+    transaction. On exit the last checkpoint is finished and the database's connections checkpoint as
+    before (once no other bulk write holds them)."""
     path = make_url(db.url).database if db.dialect == "sqlite" else None
     if not path or path == ":memory:":
         yield _Nothing()
         return
     checkpointer = _Checkpointer(path)
-    db.sqlite_autocheckpoint(0)
+    db.hold_checkpoints(True)
     try:
         yield checkpointer
     except BaseException:
-        db.sqlite_autocheckpoint(None)
+        db.hold_checkpoints(False)
         checkpointer.close(check=False)  # the write's own error is the one to report
         raise
-    db.sqlite_autocheckpoint(None)
+    db.hold_checkpoints(False)
     checkpointer.close()

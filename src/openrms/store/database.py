@@ -98,18 +98,18 @@ class Database:
         else:
             self.engine = create_engine(self.url, pool_pre_ping=True, pool_size=10, **kwargs)
 
-    _autocheckpoint = AUTOCHECKPOINT
+    _checkpoints_held = 0
 
-    def sqlite_autocheckpoint(self, pages: int | None) -> None:
-        """SQLite: commits checkpoint the log once it holds `pages` pages (0: never; None: the default
-        again), from each connection's next checkout. See store.checkpoint, which turns it off for bulk
-        writes."""
-        self._autocheckpoint = AUTOCHECKPOINT if pages is None else int(pages)
+    def hold_checkpoints(self, held: bool) -> None:
+        """SQLite: while any bulk write holds them (see store.checkpoint), commits do not checkpoint the
+        log; from each connection's next checkout. Holds nest: two imports in one process each hold."""
+        self._checkpoints_held = max(0, self._checkpoints_held + (1 if held else -1))
 
     def _sqlite_checkout(self, dbapi_connection: Any, record: Any, _proxy: Any) -> None:
-        if record.info.get("autocheckpoint") != self._autocheckpoint:
-            dbapi_connection.execute(f"PRAGMA wal_autocheckpoint={self._autocheckpoint:d}")
-            record.info["autocheckpoint"] = self._autocheckpoint
+        wanted = 0 if self._checkpoints_held else AUTOCHECKPOINT
+        if record.info.get("autocheckpoint") != wanted:
+            dbapi_connection.execute(f"PRAGMA wal_autocheckpoint={wanted:d}")
+            record.info["autocheckpoint"] = wanted
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
