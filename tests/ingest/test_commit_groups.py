@@ -5,6 +5,8 @@ On SQLite the log is checkpointed by a thread during the import, and commits che
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import sys
 import textwrap
 from pathlib import Path
@@ -16,6 +18,7 @@ from sqlalchemy.engine import make_url
 import openrms.store.records as records_module
 from openrms.ingest import pipeline
 from openrms.ingest.service import import_source
+from openrms.store import checkpoint
 from openrms.store.database import AUTOCHECKPOINT, Database
 from openrms.store.tables import import_run, record
 
@@ -122,5 +125,24 @@ def test_sqlite_log_is_checkpointed_during_an_import_and_by_commits_after(
     # Commits never checkpoint during the import, so only the thread's checkpoints let the log start over:
     # the last write (closing the run) found it all copied and began again at frame 1.
     assert _log_frames(make_url(db.url).database) < 20
+    with db.read() as conn:
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one() == AUTOCHECKPOINT
+
+
+def test_a_failing_checkpoint_thread_leaves_checkpoints_to_commits(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    if db.dialect != "sqlite":
+        return  # PostgreSQL has no write-ahead log of the client's to checkpoint
+
+    def unopenable(*args: object, **kwargs: object) -> None:
+        raise sqlite3.OperationalError("unable to open database file")
+
+    monkeypatch.setattr(checkpoint.sqlite3, "connect", unopenable)
+    source, mapping = _files(tmp_path)
+    with caplog.at_level(logging.WARNING, logger="openrms.store.checkpoint"):
+        report = import_source(db, source, mapping, batch_size=BATCH)
+    assert report.status == "completed" and report.tally.rows == {"read": ROWS, "created": ROWS}
+    assert "commits checkpoint again" in caplog.text
     with db.read() as conn:
         assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one() == AUTOCHECKPOINT

@@ -14,16 +14,18 @@ writing, so the writer waits for the thread whenever the log has grown past `MAX
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
 from sqlalchemy.engine import make_url
 
 MAX_LOG_BYTES = 64 << 20
+log = logging.getLogger(__name__)
 
 
 class Checkpoints(Protocol):
@@ -45,20 +47,25 @@ class _Nothing:
 
 
 class _Checkpointer:
-    def __init__(self, path: str) -> None:
+    """The thread and its bookkeeping. Should it fail (the file cannot be opened, an I/O error), the hold on
+    the database's checkpoints is released at once, so commits checkpoint as they always did: the import
+    goes on, only slower, and the error is logged."""
+
+    def __init__(self, path: str, release: Callable[[], None]) -> None:
         self._path = path
         self._log = f"{path}-wal"
+        self._release = release
+        self._released = False
         self._lock = threading.Condition()
         self._asked = 0
         self._done = 0
         self._closing = False
-        self._error: BaseException | None = None
+        self._failed = False
         self._thread = threading.Thread(target=self._run, name="openrms-checkpoint", daemon=True)
         self._thread.start()
 
     def after_commit(self) -> None:
         with self._lock:
-            self._raise_error()
             self._asked += 1
             self._lock.notify_all()
 
@@ -68,35 +75,28 @@ class _Checkpointer:
         except OSError:
             return
         if size > MAX_LOG_BYTES:
-            self._wait()
+            with self._lock:
+                self._lock.wait_for(lambda: self._done >= self._asked or self._failed)
 
-    def close(self, *, check: bool = True) -> None:
-        """Finish the last checkpoint asked for, then stop the thread (raising what stopped it if `check`)."""
+    def close(self) -> None:
+        """Finish the last checkpoint asked for, stop the thread, release the hold."""
         with self._lock:
             self._closing = True
             self._lock.notify_all()
         self._thread.join()
-        if check:
-            self._raise_error()
+        self._release_once()
 
-    def _wait(self) -> None:
+    def _release_once(self) -> None:
         with self._lock:
-            self._lock.wait_for(lambda: self._done >= self._asked or self._error is not None)
-            self._raise_error()
-
-    def _raise_error(self) -> None:
-        if self._error is not None:
-            raise RuntimeError(f"checkpointing {self._path} failed: {self._error}") from self._error
+            if self._released:
+                return
+            self._released = True
+        self._release()
 
     def _run(self) -> None:
+        conn = None
         try:
             conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-        except sqlite3.Error as exc:
-            with self._lock:
-                self._error = exc
-                self._lock.notify_all()
-            return
-        try:
             while True:
                 with self._lock:
                     self._lock.wait_for(lambda: self._asked > self._done or self._closing)
@@ -108,11 +108,16 @@ class _Checkpointer:
                     self._done = target
                     self._lock.notify_all()
         except sqlite3.Error as exc:
+            log.warning(
+                "checkpointing %s in the background failed (%s); commits checkpoint again", self._path, exc
+            )
+            self._release_once()
             with self._lock:
-                self._error = exc
+                self._failed = True
                 self._lock.notify_all()
         finally:
-            conn.close()
+            if conn is not None:
+                conn.close()
 
 
 @contextmanager
@@ -125,13 +130,9 @@ def background_checkpoints(db: Any) -> Iterator[Checkpoints]:
     if not path or path == ":memory:":
         yield _Nothing()
         return
-    checkpointer = _Checkpointer(path)
     db.hold_checkpoints(True)
+    checkpointer = _Checkpointer(path, release=lambda: db.hold_checkpoints(False))
     try:
         yield checkpointer
-    except BaseException:
-        db.hold_checkpoints(False)
-        checkpointer.close(check=False)  # the write's own error is the one to report
-        raise
-    db.hold_checkpoints(False)
-    checkpointer.close()
+    finally:
+        checkpointer.close()
