@@ -5,7 +5,8 @@ log into the database file and syncs both). SQLite runs it inside whichever comm
 `wal_autocheckpoint` pages, so a bulk writer (SQLite's one writer, and an import's bottleneck) stopped
 every few batches to copy and sync tens of megabytes: a sixth of its time. `background_checkpoints` turns
 that off for the database's connections and has a thread with its own connection checkpoint after each
-batch instead, while the writer goes on with the next one (sqlite3 releases the GIL while it works).
+commit instead, while the writer goes on with the next transaction (sqlite3 releases the GIL while it
+works).
 
 Durability is unchanged: each commit is in the log exactly as before, and a checkpoint only moves
 committed pages. What is given up is a short log: a checkpoint cannot reset it while the writer is
@@ -30,10 +31,10 @@ log = logging.getLogger(__name__)
 
 class Checkpoints(Protocol):
     def after_commit(self) -> None:
-        """A batch was committed: its pages may be copied into the database now."""
+        """A transaction was committed: its pages may be copied into the database now."""
 
     def before_write(self) -> None:
-        """A batch is about to be written: wait for the copy if the log has grown too long."""
+        """A transaction is about to begin: wait for the copy if the log has grown too long."""
 
 
 class _Nothing:
