@@ -53,8 +53,8 @@ def _commit_due(batches: int, pending: Tally, started: float) -> bool:
 
     Record ids are hashes of source keys, so every row lands on a random page of a dozen indexes, and a
     commit writes each page its transaction touched. A 2,000-row batch touches most pages of a young
-    database's indexes: committing every batch wrote 33 kB a row to SQLite's log, and several batches to a
-    commit write far fewer pages per row. Memory does not grow with it (a batch is let go once written; the
+    database's indexes: committing every batch wrote 33 kB a row to disk (log and checkpoints), and several
+    batches to a commit write half that. Memory does not grow with it (a batch is let go once written; the
     pages wait in SQLite's bounded cache). A commit is still due after `COMMIT_SECONDS`, so other writers
     wait no longer than that, and where PostgreSQL's statistics are refreshed, so they see the rows."""
     return (
