@@ -20,9 +20,9 @@ from openrms.store.tables import search_doc
 
 GEO = ("lat", "lon", "cell", "cell10", "area", "area_code")
 
-WITH_PLACE = textwrap.dedent(
+# The crime record both mappings share; each adds its own name, its place and its link.
+CRIME = textwrap.dedent(
     """
-    name: places-test
     agency: WYP
     source_system: NICHE
     records:
@@ -30,32 +30,34 @@ WITH_PLACE = textwrap.dedent(
         entity: crime
         key: "{Ref}"
         fields: {reference: Ref, crime_type: {const: Burglary}}
-      place:
-        entity: point
-        key: "{PlaceRef}"
-        fields:
-          latitude: {from: Lat, number: float}
-          longitude: {from: Lon, number: float}
-          lsoa_code: Lsoa
-          lsoa_name: LsoaName
-    links:
-      - {type: OCCURRED_AT, from: crime, to: place, key: "{Ref}/at"}
     """
 )
 
-AT_KNOWN_PLACE = textwrap.dedent(
-    """
-    name: places-lookup-test
-    agency: WYP
-    source_system: NICHE
-    records:
-      crime:
-        entity: crime
-        key: "{Ref}"
-        fields: {reference: Ref, crime_type: {const: Burglary}}
-    links:
-      - {type: OCCURRED_AT, from: crime, to: {lookup: {entity: point, key: "{PlaceRef}"}}, key: "{Ref}/at"}
-    """
+WITH_PLACE = (
+    "name: places-test"
+    + CRIME
+    + textwrap.dedent(
+        """\
+          place:
+            entity: point
+            key: "{PlaceRef}"
+            fields:
+              latitude: {from: Lat, number: float}
+              longitude: {from: Lon, number: float}
+              lsoa_code: Lsoa
+              lsoa_name: LsoaName
+        links:
+          - {type: OCCURRED_AT, from: crime, to: place, key: "{Ref}/at"}
+        """
+    )
+)
+
+AT_KNOWN_PLACE = (
+    "name: places-lookup-test"
+    + CRIME
+    + "links:\n"
+    + '  - {type: OCCURRED_AT, from: crime, to: {lookup: {entity: point, key: "{PlaceRef}"}}, '
+    + 'key: "{Ref}/at"}\n'
 )
 
 

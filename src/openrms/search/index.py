@@ -107,8 +107,9 @@ def _doc_row(d: Doc, place: dict[str, Any] | None, enc: Encoder) -> tuple[Any, .
     already cut), in the table's column order."""
     cols = _EMPTY_ROW.copy()
     for name, value in d.columns.items():
-        if value.__class__ is str and len(value) > _WIDTH.get(name, len(value)):
-            value = value[: _WIDTH[name]]
+        width = _WIDTH.get(name)
+        if width is not None and value.__class__ is str and len(value) > width:
+            value = value[:width]
         cols[name] = value
     if place:
         cols.update(place)
