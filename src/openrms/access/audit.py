@@ -43,6 +43,7 @@ import datetime as dt
 import hashlib
 import json
 import math
+import os
 import re
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -54,6 +55,7 @@ import orjson
 from sqlalchemy import Connection, Engine, Select, and_, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from openrms.errors import BadRequest
 from openrms.schema.types import utc
 from openrms.store.tables import audit_entry, audit_record
 
@@ -109,7 +111,10 @@ _SQLITE_RECORD = "INSERT INTO audit_record (record_id, seq) VALUES (?, ?)"
 # happens if that is still the head, and a read of the head. When another process appended meanwhile, the
 # insert does nothing and a second round trip inserts after the head just read (the lock is still held).
 _PG_LOCK = f"SELECT pg_advisory_xact_lock({LOCK_KEY})"
-_PG_HEAD = f"{_PG_LOCK}; {_SQLITE_HEAD}"
+# A read's entry need not hold up its reply for the disk (`append(durable=False)`): set in the transaction's
+# first audit statement, so it costs no round trip of its own.
+_PG_RELAX = "set_config('synchronous_commit', 'off', true)"
+_PG_LOCK_RELAXED = f"SELECT pg_advisory_xact_lock({LOCK_KEY}), {_PG_RELAX}"
 _PG_ROW = "(%s::bigint, %s::timestamptz, %s, %s, %s, %s, %s, %s::jsonb, %s, %s)"
 _PG_IF_HEAD = " WHERE (SELECT hash FROM audit_entry ORDER BY seq DESC LIMIT 1) IS NOT DISTINCT FROM %s"
 # The record ids go in only if the last entry went in (the check is that entry's seq and hash).
@@ -132,12 +137,29 @@ _PG_ONE = (
     "rec AS (INSERT INTO audit_record (record_id, seq) SELECT u.r, ins.seq FROM unnest(%s::text[]) AS u(r) "
     "CROSS JOIN ins) SELECT seq FROM ins"
 )
+# When it does not go in, the fallback's lock statement relaxes the commit instead.
+_PG_ONE_RELAXED = _PG_ONE.replace(
+    "AND pg_advisory_xact_lock", f"AND {_PG_RELAX} IS NOT NULL AND pg_advisory_xact_lock"
+)
 
 
 def _pg_entries(count: int, *, if_head: bool) -> str:
     values = ", ".join([_PG_ROW] * count)
     query = f"INSERT INTO audit_entry ({_COLUMNS}) SELECT * FROM (VALUES {values}) AS v"
     return query + _PG_IF_HEAD if if_head else query
+
+
+READ_COMMIT_VARIABLE = "OPENRMS_AUDIT_READ_COMMIT"
+
+
+def reads_durable(env: Mapping[str, str] | None = None) -> bool:
+    """Whether a read's entry waits for the disk before the reply goes (`sync`) or not (`async`, the
+    default), from $OPENRMS_AUDIT_READ_COMMIT: see `append(durable=...)`."""
+    env = os.environ if env is None else env
+    value = (env.get(READ_COMMIT_VARIABLE) or "async").strip().lower()
+    if value not in ("async", "sync"):
+        raise BadRequest(f"{READ_COMMIT_VARIABLE} must be 'async' or 'sync', not {value!r}")
+    return value == "sync"
 
 
 # The head each engine (database) last appended in this process: only a guess, checked under the lock.
@@ -212,31 +234,37 @@ def append(
     detail: Mapping[str, Any] | None = None,
     record_ids: Sequence[str] = (),
     now: dt.datetime | None = None,
+    durable: bool = True,
 ) -> int:
     """Append one entry in the caller's write transaction (`conn` from `db.write()`) and return its seq.
 
     On SQLite three statements: read the chain head by primary key, insert the entry, insert its record ids
     (deduplicated) in one executemany. On PostgreSQL one statement (insert if the head is the one this
     process last wrote, taking the lock), and a second round trip when another process appended since.
-    `detail` is scrubbed of secrets first. `now` (timezone-aware) defaults to now."""
+    `detail` is scrubbed of secrets first. `now` (timezone-aware) defaults to now.
+
+    `durable=False` is for a transaction that only reads and audits. On PostgreSQL its commit then returns
+    without waiting for the disk (`synchronous_commit = off` for this transaction alone). The entry is
+    committed and in the chain at once, and on disk within about 0.6 s. Only a crash of the database
+    server in that window loses it, and with it every later entry, so the chain still verifies. It must
+    not be used in a transaction that changes records: their commit would not wait either. SQLite
+    ignores it, because it never waits for the disk at commit (WAL mode, `synchronous=NORMAL`)."""
     event = AuditEvent(actor, agency, action, purpose, reason, detail, record_ids, now)
-    return append_many(conn, [event])[0]
+    return append_many(conn, [event], durable=durable)[0]
 
 
-def append_many(conn: Connection, entries: Sequence[AuditEvent]) -> list[int]:
+def append_many(conn: Connection, entries: Sequence[AuditEvent], *, durable: bool = True) -> list[int]:
     """Append several entries in order, in the caller's write transaction, with one head read and one
-    insert per table; returns their seqs."""
+    insert per table; returns their seqs. `durable` as for `append`."""
     if not entries:
         return []
     dbapi = conn.dialect.loaded_dbapi
     try:
-        return _append(conn, entries)
+        if conn.dialect.name == "postgresql":
+            return _append_pg(conn, entries, durable)
+        return _append_sqlite(conn, entries)
     except dbapi.Error as exc:  # raised by the driver itself: give callers SQLAlchemy's error, as elsewhere
         raise DBAPIError.instance("audit append", None, exc, dbapi.Error) from exc
-
-
-def _append(conn: Connection, entries: Sequence[AuditEvent]) -> list[int]:
-    return _append_pg(conn, entries) if conn.dialect.name == "postgresql" else _append_sqlite(conn, entries)
 
 
 def _append_sqlite(conn: Connection, entries: Sequence[AuditEvent]) -> list[int]:
@@ -255,22 +283,25 @@ def _append_sqlite(conn: Connection, entries: Sequence[AuditEvent]) -> list[int]
     return [row[0] for row in rows]
 
 
-def _append_pg(conn: Connection, entries: Sequence[AuditEvent]) -> list[int]:
+def _append_pg(conn: Connection, entries: Sequence[AuditEvent], durable: bool) -> list[int]:
     raw: Any = conn.connection.driver_connection
     lock, insert, records, top = (raw.cursor() for _ in range(4))
+    lock_sql = _PG_LOCK if durable else _PG_LOCK_RELAXED
     try:
         guess = _PG_HEADS.get(conn.engine)
         if guess is not None and len(entries) == 1:
             rows, links = _rows(entries, guess, postgresql=True)
-            insert.execute(_PG_ONE, [*rows[0], guess[1], [r for r, _ in links]])
+            insert.execute(
+                _PG_ONE if durable else _PG_ONE_RELAXED, [*rows[0], guess[1], [r for r, _ in links]]
+            )
             if insert.fetchone() is not None:
                 _PG_HEADS[conn.engine] = (rows[0][0], rows[0][-1])
                 return [rows[0][0]]
-            head = _locked_head(lock)  # another process appended since
+            head = _locked_head(lock, lock_sql)  # another process appended since
         elif guess is not None:
             rows, links = _rows(entries, guess, postgresql=True)
             with raw.pipeline():
-                lock.execute(_PG_LOCK)
+                lock.execute(lock_sql)
                 params = [v for row in rows for v in row] + [guess[1]]
                 insert.execute(_pg_entries(len(rows), if_head=True), params)
                 records.execute(_PG_RECORDS, _pg_records(rows, links))
@@ -281,7 +312,7 @@ def _append_pg(conn: Connection, entries: Sequence[AuditEvent]) -> list[int]:
                 return [row[0] for row in rows]
             # another process appended since: insert after the head just read (we hold the lock now)
         else:
-            head = _locked_head(lock)
+            head = _locked_head(lock, lock_sql)
         rows, links = _rows(entries, head, postgresql=True)
         with raw.pipeline():
             insert.execute(_pg_entries(len(rows), if_head=False), [v for row in rows for v in row])
@@ -293,10 +324,10 @@ def _append_pg(conn: Connection, entries: Sequence[AuditEvent]) -> list[int]:
     return [row[0] for row in rows]
 
 
-def _locked_head(cursor: Any) -> tuple[int, str]:
+def _locked_head(cursor: Any, lock_sql: str) -> tuple[int, str]:
     """Take the append lock, then read the head in a statement of its own (so its snapshot sees the entry
     the previous lock holder committed)."""
-    cursor.execute(_PG_HEAD)
+    cursor.execute(f"{lock_sql}; {_SQLITE_HEAD}")
     cursor.nextset()
     return _head(cursor.fetchone())
 

@@ -7,6 +7,7 @@ from fastapi import Depends, FastAPI
 import openrms.identity.hooks  # every write maintains the master index
 import openrms.search.hooks  # noqa: F401  (... and the search index)
 from openrms import __version__
+from openrms.access import audit as audit_trail
 from openrms.api import problems
 from openrms.api.deps import current_subject
 from openrms.api.routers import (
@@ -36,6 +37,7 @@ def create_app(db: Database | str | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.db = database
+    app.state.audit_reads_durable = audit_trail.reads_durable()
     problems.install(app)
     app.include_router(meta.router)  # /health answers anyone; its other routes need a subject themselves
     app.include_router(auth.router)  # sign-in and OIDC answer anyone; the rest check the subject themselves

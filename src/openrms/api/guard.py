@@ -98,7 +98,9 @@ def disclosing(request: Request) -> Iterator[Connection]:
     """The transaction of a read whose `audited(...)` entry is written inside the block.
 
     On PostgreSQL the entry commits in the same transaction as the read: one transaction instead of two,
-    and nothing is disclosed if the entry cannot be written. On SQLite the read stays a read (a write
+    and nothing is disclosed if the entry cannot be written. Unless $OPENRMS_AUDIT_READ_COMMIT is `sync`,
+    that commit does not wait for the disk (`audit.append(durable=False)`): the fsync would otherwise be
+    most of what auditing adds to a read. On SQLite the read stays a read (a write
     transaction would queue behind other writers) and the entry is appended just after it ends: a commit
     made while a read is still open cannot checkpoint the WAL, and retries (with an fsync) on every later
     commit until it can."""
@@ -143,9 +145,12 @@ def audited(
         "record_ids": sorted(set(record_ids)),
         "now": dt.datetime.now(dt.UTC),
     }
-    conn = conn or getattr(request.state, "audit_conn", None)
     if conn is not None:
         audit.append(conn, **entry)
+        return
+    read = getattr(request.state, "audit_conn", None)
+    if read is not None:
+        audit.append(read, **entry, durable=request.app.state.audit_reads_durable)
         return
     pending = getattr(request.state, "audit_pending", None)
     if pending is not None:
