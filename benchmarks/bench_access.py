@@ -1,6 +1,6 @@
 """What access control costs: search p95 with the caller's policy filter against the same query unfiltered,
-and GET /records/{id} p95 with the audit trail written against the same read without it (on PostgreSQL
-also with OPENRMS_AUDIT_READ_COMMIT=sync, reported).
+and GET /records/{id} p95 with the audit trail written against the same read without it, the median of
+three rounds (on PostgreSQL also with OPENRMS_AUDIT_READ_COMMIT=async, reported).
 
 Targets (the access-control issue): filtering adds at most 20% to search p95; audit writing adds at most 10%
 to read p95. Both are measured as ratios within one run, the two variants interleaved query by query, so a
@@ -36,6 +36,9 @@ from openrms.store.scope import Unrestricted
 
 SEARCH_LIMIT, AUDIT_LIMIT = 1.20, 1.10
 READS = 600
+# The read figure is a p95 ratio of two ~10 ms figures on a shared machine, which moves by +-0.05 from
+# one run to the next: the median of three rounds, each of every read, is what is compared.
+AUDIT_ROUNDS = 3
 
 
 def _policy() -> Policy:
@@ -90,15 +93,15 @@ def search_figures(db: Database, backend: str) -> list[Figure]:
 
 
 def audit_figures(db: Database, backend: str) -> list[Figure]:
-    figures = [_audit_figure(db, backend, durable=False)]
+    figures = [_audit_figure(db, backend, durable=True)]
     if db.dialect == "postgresql":  # SQLite never waits for the disk at commit: the two would be one
-        figures.append(_audit_figure(db, backend, durable=True))
+        figures.append(_audit_figure(db, backend, durable=False))
     return figures
 
 
 def _audit_figure(db: Database, backend: str, *, durable: bool) -> Figure:
     """GET /records/{id} with and without its audit entry. `durable`: the entry's commit waits for the disk,
-    as with OPENRMS_AUDIT_READ_COMMIT=sync (reported, not the target: the default is async)."""
+    as by default; otherwise as with OPENRMS_AUDIT_READ_COMMIT=async (reported, not the target)."""
     from fastapi.testclient import TestClient
     from sqlalchemy import select
 
@@ -114,27 +117,41 @@ def _audit_figure(db: Database, backend: str, *, durable: bool) -> Figure:
     app.state.audit_reads_durable = durable
     with TestClient(app) as client:
         sign_in(client, db, username=f"bench.audit.{os.getpid()}.{durable}", agency=AGENCY)
-        on: list[float] = []
-        off: list[float] = []
-        for n, rid in enumerate(ids * 2):
-            records_router.audited = lambda *a, **k: None
-            assert client.get(f"/records/{rid}").status_code == 200  # untimed: the record's pages cached
-            pair = [(True, on), (False, off)]
-            for enabled, samples in pair if n % 2 else pair[::-1]:  # alternate who goes first
-                records_router.audited = audited if enabled else (lambda *a, **k: None)
-                started = time.perf_counter()
-                assert client.get(f"/records/{rid}").status_code == 200
-                if n >= WARMUP:
-                    samples.append((time.perf_counter() - started) * 1000)
-        records_router.audited = audited
-    ratio = p95(on) / p95(off)
-    mode = " (OPENRMS_AUDIT_READ_COMMIT=sync)" if durable else ""
+        try:
+            rounds = sorted(_audit_round(client, ids, audited) for _ in range(AUDIT_ROUNDS))
+        finally:
+            records_router.audited = audited
+    ratio, on, off = rounds[len(rounds) // 2]
+    mode = "" if durable else " (OPENRMS_AUDIT_READ_COMMIT=async)"
     return Figure(
-        f"{backend}: GET /records/{{id}} p95 audited / not audited (in-process){mode}",
-        "reported" if durable else f"<= {AUDIT_LIMIT:.2f}",
-        f"{ratio:.2f} ({p95(on):.2f} / {p95(off):.2f} ms)",
-        None if durable else ratio <= AUDIT_LIMIT,
+        f"{backend}: GET /records/{{id}} p95 audited / not audited (in-process), median of "
+        f"{AUDIT_ROUNDS} rounds{mode}",
+        f"<= {AUDIT_LIMIT:.2f}" if durable else "reported",
+        f"{ratio:.2f} ({on:.2f} / {off:.2f} ms; rounds {', '.join(f'{r[0]:.2f}' for r in rounds)})",
+        ratio <= AUDIT_LIMIT if durable else None,
     )
+
+
+def _audit_round(client: Any, ids: list[str], audited: Any) -> tuple[float, float, float]:
+    """One round of reads, audited and not, alternating: (p95 ratio, p95 audited, p95 not audited)."""
+    import openrms.api.routers.records as records_router
+
+    def unaudited(*args: Any, **kwargs: Any) -> None:
+        return None
+
+    on: list[float] = []
+    off: list[float] = []
+    for n, rid in enumerate(ids * 2):
+        records_router.audited = unaudited
+        assert client.get(f"/records/{rid}").status_code == 200  # untimed: the record's pages cached
+        pair = [(True, on), (False, off)]
+        for enabled, samples in pair if n % 2 else pair[::-1]:  # alternate who goes first
+            records_router.audited = audited if enabled else unaudited
+            started = time.perf_counter()
+            assert client.get(f"/records/{rid}").status_code == 200
+            if n >= WARMUP:
+                samples.append((time.perf_counter() - started) * 1000)
+    return p95(on) / p95(off), p95(on), p95(off)
 
 
 def main() -> int:

@@ -2,9 +2,9 @@
 
 On PostgreSQL `append(durable=False)` turns `synchronous_commit` off for its own transaction, on every
 path an append can take (the usual one-statement insert, the locked fallback when another process appended
-since, several entries at once). The API's reads use it unless OPENRMS_AUDIT_READ_COMMIT is `sync`; its
-writes never do. What is committed is observed where it matters: the setting in force when the
-transaction's COMMIT is sent.
+since, several entries at once). The API's reads use it when OPENRMS_AUDIT_READ_COMMIT is `async`; by
+default (`sync`) they wait for the disk, and writes always do. What is committed is observed where it
+matters: the setting in force when the transaction's COMMIT is sent.
 """
 
 from __future__ import annotations
@@ -78,8 +78,8 @@ def test_a_relaxed_append_commits_without_waiting_on_every_path(db: Database, pa
         assert (seen, after) == ([], [])
 
 
-def test_api_reads_commit_without_waiting_and_writes_wait(db: Database, monkeypatch) -> None:
-    monkeypatch.delenv(audit.READ_COMMIT_VARIABLE, raising=False)
+def test_async_api_reads_commit_without_waiting_and_writes_wait(db: Database, monkeypatch) -> None:
+    monkeypatch.setenv(audit.READ_COMMIT_VARIABLE, "async")
     with TestClient(create_app(db)) as client:
         sign_in(client, db)
         with commit_settings(db) as on_write:
@@ -95,8 +95,12 @@ def test_api_reads_commit_without_waiting_and_writes_wait(db: Database, monkeypa
         assert set(on_write) == {"on"} and on_read[-1] == "off", (on_write, on_read)
 
 
-def test_sync_makes_api_reads_wait(db: Database, monkeypatch) -> None:
-    monkeypatch.setenv(audit.READ_COMMIT_VARIABLE, "sync")
+@pytest.mark.parametrize("setting", [None, "sync"], ids=["default", "sync"])
+def test_by_default_api_reads_wait(db: Database, monkeypatch, setting: str | None) -> None:
+    if setting is None:
+        monkeypatch.delenv(audit.READ_COMMIT_VARIABLE, raising=False)
+    else:
+        monkeypatch.setenv(audit.READ_COMMIT_VARIABLE, setting)
     with TestClient(create_app(db)) as client:
         sign_in(client, db)
         made = client.post("/records/person", json=BODY)
@@ -109,7 +113,8 @@ def test_sync_makes_api_reads_wait(db: Database, monkeypatch) -> None:
 
 
 def test_the_setting_is_read_strictly() -> None:
-    assert audit.reads_durable({}) is False
+    assert audit.reads_durable({}) is True
+    assert audit.reads_durable({audit.READ_COMMIT_VARIABLE: ""}) is True
     assert audit.reads_durable({audit.READ_COMMIT_VARIABLE: "async"}) is False
     assert audit.reads_durable({audit.READ_COMMIT_VARIABLE: " Sync "}) is True
     with pytest.raises(BadRequest, match="OPENRMS_AUDIT_READ_COMMIT must be 'async' or 'sync', not 'off'"):

@@ -153,10 +153,10 @@ READ_COMMIT_VARIABLE = "OPENRMS_AUDIT_READ_COMMIT"
 
 
 def reads_durable(env: Mapping[str, str] | None = None) -> bool:
-    """Whether a read's entry waits for the disk before the reply goes (`sync`) or not (`async`, the
-    default), from $OPENRMS_AUDIT_READ_COMMIT: see `append(durable=...)`."""
+    """Whether a read's entry waits for the disk before the reply goes (`sync`, the default) or not
+    (`async`), from $OPENRMS_AUDIT_READ_COMMIT: see `append(durable=...)`."""
     env = os.environ if env is None else env
-    value = (env.get(READ_COMMIT_VARIABLE) or "async").strip().lower()
+    value = (env.get(READ_COMMIT_VARIABLE) or "sync").strip().lower()
     if value not in ("async", "sync"):
         raise BadRequest(f"{READ_COMMIT_VARIABLE} must be 'async' or 'sync', not {value!r}")
     return value == "sync"

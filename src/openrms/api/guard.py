@@ -98,9 +98,9 @@ def disclosing(request: Request) -> Iterator[Connection]:
     """The transaction of a read whose `audited(...)` entry is written inside the block.
 
     On PostgreSQL the entry commits in the same transaction as the read: one transaction instead of two,
-    and nothing is disclosed if the entry cannot be written. Unless $OPENRMS_AUDIT_READ_COMMIT is `sync`,
-    that commit does not wait for the disk (`audit.append(durable=False)`): the fsync would otherwise be
-    most of what auditing adds to a read. On SQLite the read stays a read (a write
+    and nothing is disclosed if the entry cannot be written. With $OPENRMS_AUDIT_READ_COMMIT=async that
+    commit does not wait for the disk (`audit.append(durable=False)`), which spares reads the flush's
+    delays when the database's disk is busy. On SQLite the read stays a read (a write
     transaction would queue behind other writers) and the entry is appended just after it ends: a commit
     made while a read is still open cannot checkpoint the WAL, and retries (with an fsync) on every later
     commit until it can."""
