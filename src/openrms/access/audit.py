@@ -130,17 +130,20 @@ _PG_RECORDS = (
 # key turns that insert into "do nothing" (ON CONFLICT), never a fork, and the caller falls back to the
 # locked two-step path. (Several entries cannot go this way: a conflict on the first alone would leave the
 # rest linked to an entry that is not there.)
-_PG_ONE = (
-    f"WITH ins AS (INSERT INTO audit_entry ({_COLUMNS}) SELECT * FROM (VALUES {_PG_ROW}) AS v "
-    f"WHERE (SELECT hash FROM audit_entry ORDER BY seq DESC LIMIT 1) IS NOT DISTINCT FROM %s "
-    f"AND pg_advisory_xact_lock({LOCK_KEY}) IS NOT NULL ON CONFLICT (seq) DO NOTHING RETURNING seq), "
-    "rec AS (INSERT INTO audit_record (record_id, seq) SELECT u.r, ins.seq FROM unnest(%s::text[]) AS u(r) "
-    "CROSS JOIN ins) SELECT seq FROM ins"
-)
-# When it does not go in, the fallback's lock statement relaxes the commit instead.
-_PG_ONE_RELAXED = _PG_ONE.replace(
-    "AND pg_advisory_xact_lock", f"AND {_PG_RELAX} IS NOT NULL AND pg_advisory_xact_lock"
-)
+# Relaxed (`durable=False`), the statement also turns synchronous_commit off; when the entry does not go
+# in, the fallback's lock statement does that instead.
+def _pg_one(*, relaxed: bool) -> str:
+    relax = f"AND {_PG_RELAX} IS NOT NULL " if relaxed else ""
+    return (
+        f"WITH ins AS (INSERT INTO audit_entry ({_COLUMNS}) SELECT * FROM (VALUES {_PG_ROW}) AS v "
+        f"WHERE (SELECT hash FROM audit_entry ORDER BY seq DESC LIMIT 1) IS NOT DISTINCT FROM %s {relax}"
+        f"AND pg_advisory_xact_lock({LOCK_KEY}) IS NOT NULL ON CONFLICT (seq) DO NOTHING RETURNING seq), "
+        "rec AS (INSERT INTO audit_record (record_id, seq) SELECT u.r, ins.seq "
+        "FROM unnest(%s::text[]) AS u(r) CROSS JOIN ins) SELECT seq FROM ins"
+    )
+
+
+_PG_ONE, _PG_ONE_RELAXED = _pg_one(relaxed=False), _pg_one(relaxed=True)
 
 
 def _pg_entries(count: int, *, if_head: bool) -> str:

@@ -74,6 +74,7 @@ class Database:
 
     def __init__(self, url: str | None = None, *, echo: bool = False) -> None:
         self.url = database_url(url)
+        self._checkpoints_held = 0  # bulk writes holding SQLite's checkpoints (see hold_checkpoints)
         parsed = make_url(self.url)
         self.dialect = parsed.get_backend_name()
         if self.dialect not in ("sqlite", "postgresql"):
@@ -97,8 +98,6 @@ class Database:
             event.listen(self.engine, "begin", _sqlite_begin)
         else:
             self.engine = create_engine(self.url, pool_pre_ping=True, pool_size=10, **kwargs)
-
-    _checkpoints_held = 0
 
     def hold_checkpoints(self, held: bool) -> None:
         """SQLite: while any bulk write holds them (see store.checkpoint), commits do not checkpoint the
