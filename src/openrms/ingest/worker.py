@@ -244,20 +244,20 @@ def map_batch(rows: list[SourceRow], now: dt.datetime) -> MappedBatch:
 def map_batch_packed(rows: list[SourceRow], now: dt.datetime) -> bytes:
     """`map_batch` for a worker process: the batch pickled by `_BatchPickler`, for `unpack`."""
     buffer = io.BytesIO()
-    with _collector_paused():
+    with collector_paused():
         _BatchPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(map_batch(rows, now))
     return buffer.getvalue()
 
 
 def unpack(data: bytes) -> MappedBatch:
     """A batch from `map_batch_packed`, unpickled with the cyclic garbage collector paused."""
-    with _collector_paused():
+    with collector_paused():
         batch: MappedBatch = pickle.loads(data)
     return batch
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector for one batch's worth of work.
 
     Mapping or unpickling a batch makes some thirty objects a row, and every few hundred allocations would
