@@ -141,3 +141,45 @@ def test_events_follow_a_moved_place_and_a_moved_event(db: Database, tmp_path: P
     assert _geo(db, "crime", "C1") == _expected(53.9, -1.6, "LEEDS 999Z", "E01011999")
     assert _geo(db, "crime", "C2") == _expected(51.5, -0.12, "WESTMINSTER 001A", "E01000001")
     assert _geo(db, "point", "P2")["lat"] == 53.81  # the place C2 left is still where it was
+
+
+TWO_PLACES = (
+    "name: two-places-test"
+    + CRIME
+    + textwrap.dedent(
+        """\
+          here:
+            entity: point
+            key: "{PlaceRef}"
+            fields: {latitude: {from: Lat, number: float}, longitude: {from: Lon, number: float}}
+          there:
+            entity: point
+            key: "{PlaceRef}-b"
+            fields: {latitude: {from: Lat2, number: float}, longitude: {from: Lon2, number: float}}
+        links:
+          - {type: OCCURRED_AT, from: crime, to: here, key: "{Ref}/at-{Order}"}
+          - {type: OCCURRED_AT, from: crime, to: there, key: "{Ref}/at-{Order2}"}
+        """
+    )
+)
+
+
+def _link(crime: str, place: str, key: str) -> str:
+    return ids.link_id("OCCURRED_AT", _rid("crime", crime), _rid("point", place), "WYP", "NICHE", key)
+
+
+def test_a_new_event_at_two_places_takes_the_first_by_link_id(db: Database, tmp_path: Path) -> None:
+    """The worker copies on the place of the row's first link; the writer, which skips events given one
+    new link to the place they were filled from, must still correct an event given two."""
+    rows = []
+    for n in range(40):  # link keys chosen so that, for some crimes, the second link's id sorts first
+        rows.append(f"C{n},P{n},53.{n:02d},-1.5,51.{n:02d},-0.1,{n}a,{n}b")
+    source = _csv(tmp_path, "two.csv", "Ref,PlaceRef,Lat,Lon,Lat2,Lon2,Order,Order2", *rows)
+    import_source(db, source, _mapping(tmp_path, "two", TWO_PLACES), workers=1)
+    firsts = set()
+    for n in range(40):
+        here, there = _link(f"C{n}", f"P{n}", f"C{n}/at-{n}a"), _link(f"C{n}", f"P{n}-b", f"C{n}/at-{n}b")
+        first = f"P{n}" if here < there else f"P{n}-b"
+        firsts.add(first == f"P{n}")
+        assert _geo(db, "crime", f"C{n}") == _geo(db, "point", first)
+    assert firsts == {True, False}  # both orders were exercised

@@ -65,6 +65,9 @@ class Doc:
     columns: dict[str, Any] = field(default_factory=dict)
     terms: list[str] = field(default_factory=list)
     body: str = ""
+    # The place whose columns an import's worker copied onto this event (`index.place_events`), so the
+    # writer knows the event's entry is already right when that one link of a new event is written.
+    placed_at: str | None = None
 
 
 def doc_id(record_id: str) -> int:

@@ -94,6 +94,7 @@ class WrittenLink(NamedTuple):
     from_id: str
     to_id: str
     deleted: bool
+    created: bool = False  # first written by this write
 
 
 # Link hooks run inside every transaction that writes links (the search index copies an event's place onto

@@ -255,8 +255,12 @@ def write_prepared_links(
             outcomes[p.id] = {"id": p.id, "status": "updated", "version": version}
     insert_tuples(conn, link, [p.link_row for p in fresh.values()])
     insert_tuples(conn, link_version, [p.version_row for p in fresh.values()])
-    changed = [p.link_row for p in prepared if outcomes[p.id]["status"] != "unchanged"]
-    links_written(conn, [WrittenLink(row[0], row[1], row[2], row[3], False) for row in changed], now)
+    changed = [
+        WrittenLink(p.id, p.link_row[1], p.link_row[2], p.link_row[3], False, p.id in fresh)
+        for p in prepared
+        if outcomes[p.id]["status"] != "unchanged"
+    ]
+    links_written(conn, changed, now)
     return [outcomes[p.id] for p in prepared]
 
 
