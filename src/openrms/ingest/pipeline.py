@@ -314,13 +314,13 @@ class Importer:
         """Write the batches, several to a transaction (see `_commit_due`), each transaction saving the
         checkpoint of its last batch; the tally counts only what has been committed."""
         number = 0
-        with background_checkpoints(self.db) as checkpoints:
+        with background_checkpoints(self.db) as checkpoints, worker.collector_paused():
             for first in batches:
                 checkpoints.before_write()
                 pending = Tally()
-                with worker.collector_paused():
-                    number = self._write_transaction(run_id, first, batches, number, pending)
-                    first = None  # the batches are let go before the collector runs again
+                number = self._write_transaction(run_id, first, batches, number, pending)
+                first = None  # the batches are let go before the collector runs
+                gc.collect()
                 self.tally.merge(pending)
                 checkpoints.after_commit()
                 self.progress(pending.rows["read"])  # rows count as done once committed
@@ -338,10 +338,12 @@ class Importer:
         """One transaction: `first` and the batches that follow it until a commit is due; returns the
         number of the last batch written.
 
-        It runs with the cyclic garbage collector paused (see `_write_all`): a batch and the rows built to
-        write it are tens of thousands of objects without cycles, which every collection of the young
-        generation would traverse again, a tenth of the writer's time. They are freed by their reference
-        counts when this returns, and the collector, resumed, finds only what the transaction left over.
+        `_write_all` runs it with the cyclic garbage collector paused, and collects once after it: a batch
+        and the rows built to write it are tens of thousands of objects without cycles, which every
+        collection of the young generation traversed again (a tenth of the writer's time). They are freed
+        by their reference counts when this returns, so that one collection finds only what the
+        transaction left over, and costs little: what the process held before the import is frozen (see
+        `_long_lived_frozen`).
         """
         started = time.monotonic()
         with self.db.write() as conn:
