@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, select
 
 from openrms.search.terms import Doc, doc_id, doc_of, geo_columns
-from openrms.store.bulk import Encoder, insert_tuples
+from openrms.store.bulk import Encoder, by_key, insert_tuples
 from openrms.store.hooks import Written, WrittenLink
 from openrms.store.tables import link, record, record_version, search_doc, search_term, search_text
 
@@ -146,12 +146,14 @@ def write_docs(
     )
     enc = Encoder(conn.dialect.name)
     rows = [_doc_row(d, places.get(d.record_id), enc) for d in docs]
-    insert_tuples(conn, search_doc, rows)
+    insert_tuples(conn, search_doc, by_key(rows))
     insert_tuples(conn, search_term, sorted((t, d.record_id) for d in docs for t in d.terms))
     texts = [(d.record_id, doc_id(d.record_id), d.body) for d in docs if d.body]
-    insert_tuples(conn, search_text, texts)
+    insert_tuples(conn, search_text, by_key(texts))
     if conn.dialect.name == "sqlite" and texts:
-        conn.exec_driver_sql("INSERT INTO search_fts (rowid, body) VALUES (?, ?)", [t[1:] for t in texts])
+        conn.exec_driver_sql(
+            "INSERT INTO search_fts (rowid, body) VALUES (?, ?)", sorted(t[1:] for t in texts)
+        )
     # A place written or changed: the events that happened there move with it.
     places_written = [d.record_id for d in docs if d.category == "location" and d.record_id not in created]
     if places_written and not fresh:

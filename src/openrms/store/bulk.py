@@ -10,7 +10,8 @@ module that knows those details.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+import operator
+from collections.abc import Callable, Iterable, Sequence
 from functools import cache, lru_cache
 from typing import Any
 
@@ -63,6 +64,17 @@ class Encoder:
         self.time: Convert = _sqlite_time if sqlite else _identity
         self.bool: Convert = _sqlite_bool if sqlite else _identity
         self.json: Convert = _json
+
+
+def by_key(rows: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Rows in the order of their first value, the table's key: a batch of rows keyed by hashes lands all
+    over each B-tree, and in key order its inserts visit each page once, in turn, instead of at random.
+    (SQLite's full-text index goes further: a rowid lower than the last one written flushes what it has
+    gathered as a new segment, so out-of-order rows made a segment, and merges, every row or two.)"""
+    return sorted(rows, key=_first)
+
+
+_first = operator.itemgetter(0)
 
 
 def insert_tuples(conn: Connection, table: Table, params: Sequence[tuple[Any, ...]]) -> None:

@@ -20,7 +20,7 @@ from openrms.errors import BadRequest, BatchInvalid, Conflict, Issue, NotFound, 
 from openrms.schema import registry
 from openrms.schema.types import FieldTypeError, datetime, partial_date
 from openrms.store import ids
-from openrms.store.bulk import Encoder, insert_tuples
+from openrms.store.bulk import Encoder, by_key, insert_tuples
 from openrms.store.database import Database
 from openrms.store.hooks import WrittenLink, links_written
 from openrms.store.provenance import Provenance, ProvenanceChecker
@@ -253,8 +253,8 @@ def write_prepared_links(
             )
             insert_tuples(conn, link_version, [(p.id, version, *p.version_row[2:])])
             outcomes[p.id] = {"id": p.id, "status": "updated", "version": version}
-    insert_tuples(conn, link, [p.link_row for p in fresh.values()])
-    insert_tuples(conn, link_version, [p.version_row for p in fresh.values()])
+    insert_tuples(conn, link, by_key(p.link_row for p in fresh.values()))
+    insert_tuples(conn, link_version, by_key(p.version_row for p in fresh.values()))
     changed = [
         WrittenLink(p.id, p.link_row[1], p.link_row[2], p.link_row[3], False, p.id in fresh)
         for p in prepared

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from openrms.errors import BatchInvalid, Conflict, Issue, NotFound, RecordInvalid
 from openrms.schema import registry, validator
 from openrms.store import ids
-from openrms.store.bulk import Encoder, insert_tuples
+from openrms.store.bulk import Encoder, by_key, insert_tuples
 from openrms.store.database import Database
 from openrms.store.hooks import Written, prepare_extras, records_written
 from openrms.store.provenance import Provenance, ProvenanceChecker
@@ -228,8 +228,8 @@ def _insert_new(conn: Connection, batch: list[PreparedRecord]) -> list[WriteOutc
         return []
     try:
         with conn.begin_nested():  # a savepoint, so PostgreSQL can still answer which keys were taken
-            insert_tuples(conn, master, [p.master_row for p in batch])
-            insert_tuples(conn, record, [p.record_row for p in batch])
+            insert_tuples(conn, master, by_key(p.master_row for p in batch))
+            insert_tuples(conn, record, by_key(p.record_row for p in batch))
     except IntegrityError:
         taken = existing(conn, [p.id for p in batch])
         names = ", ".join(f"{p.entity_type} {p.source_key}" for p in batch if p.id in taken)
@@ -237,7 +237,7 @@ def _insert_new(conn: Connection, batch: list[PreparedRecord]) -> list[WriteOutc
             f"records already exist for these source keys: {names or 'unknown'}; "
             "update them (naming the version read) instead of creating them again"
         ) from None
-    insert_tuples(conn, record_version, [p.version_row for p in batch])
+    insert_tuples(conn, record_version, by_key(p.version_row for p in batch))
     return [WriteOutcome(p.id, p.entity_type, "created", 1, p.master_id, p.warnings) for p in batch]
 
 
