@@ -12,12 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import hashlib
-import multiprocessing
 import os
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,6 +118,12 @@ def _batches(
             batch, held = [], 0
     if batch:
         yield batch
+
+
+def _mapped_here(batches: Iterator[list[SourceRow]]) -> Iterator[tuple[worker.MappedBatch, dt.datetime]]:
+    for batch in batches:
+        now = dt.datetime.now(dt.UTC)
+        yield worker.map_batch(batch, now), now
 
 
 def _missing_refs(conn: Connection, mapped: worker.MappedBatch) -> set[str]:
@@ -244,13 +247,14 @@ class Importer:
         run_id, after = (None, 0) if self.dry_run else self._open_run(started)
         report = ImportReport(run_id, "running", self.tally, resumed_after=after, dry_run=self.dry_run)
         try:
-            if self.dry_run:
-                for mapped, _now in self._mapped(after):
-                    self._count_dry(mapped)
-                    self.progress(len(mapped.rows))
-            else:
-                assert run_id is not None
-                self._write_all(run_id, self._mapped(after))
+            with self._mapping(after) as batches:
+                if self.dry_run:
+                    for mapped, _now in batches:
+                        self._count_dry(mapped)
+                        self.progress(len(mapped.rows))
+                else:
+                    assert run_id is not None
+                    self._write_all(run_id, batches)
             if self.snapshot and not self.dry_run:
                 report.retracted = self._snapshot_end(run_id, report)
         except BaseException as exc:
@@ -290,25 +294,19 @@ class Importer:
             )
             return run_id, 0
 
-    def _mapped(self, after: int) -> Iterator[tuple[worker.MappedBatch, dt.datetime]]:
-        batches = _batches(self.reader.rows(), self.batch_size, after)
-        if self.workers == 0:
-            for batch in batches:
-                now = dt.datetime.now(dt.UTC)
-                yield worker.map_batch(batch, now), now
+    @contextmanager
+    def _mapping(self, after: int) -> Iterator[Iterator[tuple[worker.MappedBatch, dt.datetime]]]:
+        """The source's rows after `after`, mapped batch by batch: by a worker process, started here
+        before the writer starts any thread of its own (see `worker.mapped_in_child`), or in-process."""
+
+        def batches() -> Iterator[list[SourceRow]]:
+            return _batches(self.reader.rows(), self.batch_size, after)
+
+        if self.workers > 0:
+            with worker.mapped_in_child(batches) as mapped:
+                yield mapped
             return
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=self.workers, mp_context=context) as pool:
-            pending: deque[tuple[Future[worker.MappedBatch], dt.datetime]] = deque()
-            for batch in batches:
-                now = dt.datetime.now(dt.UTC)
-                pending.append((pool.submit(worker.map_batch_packed, batch, now), now))
-                if len(pending) > self.workers:
-                    future, when = pending.popleft()
-                    yield worker.unpack(future.result()), when
-            while pending:
-                future, when = pending.popleft()
-                yield worker.unpack(future.result()), when
+        yield _mapped_here(batches())
 
     def _write_all(self, run_id: str, batches: Iterator[tuple[worker.MappedBatch, dt.datetime]]) -> None:
         """Write the batches, several to a transaction (see `_commit_due`), each transaction saving the
