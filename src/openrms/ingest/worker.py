@@ -233,10 +233,13 @@ def map_batch(rows: list[SourceRow], now: dt.datetime) -> MappedBatch:
         raise RuntimeError("ingest worker used before its context was set")
     preparer = Preparer(now, ctx.dialect)
     link_preparer = LinkPreparer(now, ctx.dialect)
-    _REPEATS.clear()  # prepared rows carry the batch's time: reuse them within a batch only
     batch = MappedBatch([], {}, [], {}, rows[-1].number if rows else 0)
-    for row in rows:
-        batch.rows.append(map_row(ctx, preparer, row, batch, link_preparer))
+    try:
+        for row in rows:
+            batch.rows.append(map_row(ctx, preparer, row, batch, link_preparer))
+    finally:
+        # prepared rows carry the batch's time: reuse them within a batch only, and let them go with it
+        _REPEATS.clear()
     prepare_batch(
         {rid: p.extras for rid, p in batch.prepared.items()},
         [(link.link_type, link.from_id, link.to_id) for link in batch.links],
@@ -308,11 +311,13 @@ _BATCH, _DONE, _FAILED = b"B", b"D", b"F"
 def _child(batches: Callable[[], Iterator[list[SourceRow]]], receiving: Any, sending: Any) -> None:
     receiving.close()  # so that a send fails, and this process ends, once the main process is gone
     try:
-        for rows in batches():
-            now = dt.datetime.now(dt.UTC)
-            packed = map_batch_packed(rows, now)
-            sending.send_bytes(_BATCH + pickle.dumps(now))  # the moment the batch was mapped at, then it
-            sending.send_bytes(packed)
+        with collector_paused():
+            for rows in batches():
+                _send(sending, rows)
+                # Collected here, once the batch's objects are gone, rather than when `map_batch_packed`
+                # resumes the collector: that traversed the whole batch, still alive, once more.
+                del rows
+                gc.collect()
         sending.send_bytes(_DONE)
     except (BrokenPipeError, KeyboardInterrupt):
         return  # the main process has gone, or is stopping too
@@ -325,6 +330,13 @@ def _child(batches: Callable[[], Iterator[list[SourceRow]]], receiving: Any, sen
             sending.send_bytes(_FAILED + failure)
     finally:
         sending.close()
+
+
+def _send(sending: Any, rows: list[SourceRow]) -> None:
+    now = dt.datetime.now(dt.UTC)
+    packed = map_batch_packed(rows, now)
+    sending.send_bytes(_BATCH + pickle.dumps(now))  # the moment the batch was mapped at, then the batch
+    sending.send_bytes(packed)
 
 
 def unpack(data: bytes) -> MappedBatch:
