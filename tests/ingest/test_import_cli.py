@@ -28,6 +28,7 @@ from typer.testing import CliRunner
 
 from openrms.api.app import create_app
 from openrms.cli import app
+from openrms.ingest import pipeline
 from openrms.ingest.mapping import BUILTIN_DIR
 from openrms.ingest.service import import_source
 from openrms.store import ids
@@ -556,7 +557,7 @@ def test_snapshot_does_not_delete_records_whose_row_is_in_the_file_but_quarantin
 
 
 def test_resuming_an_interrupted_import_as_a_snapshot_keeps_the_rows_written_before(
-    db: Database, tmp_path: Path
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An import interrupted after its first batch, run again with --snapshot, must not resume the plain run
     (whose first rows were never marked seen, so the snapshot would retract them): a snapshot starts a run
@@ -569,6 +570,7 @@ def test_resuming_an_interrupted_import_as_a_snapshot_keeps_the_rows_written_bef
     def interrupt(rows: int) -> None:
         raise KeyboardInterrupt  # as Ctrl-C after the first batch: the run stays "running", resumable
 
+    monkeypatch.setattr(pipeline, "COMMIT_ROWS", 2)  # each batch its own transaction
     with pytest.raises(KeyboardInterrupt):
         import_source(db, data, mapping, batch_size=2, workers=0, progress=interrupt)
     with db.read() as conn:

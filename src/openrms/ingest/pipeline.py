@@ -36,17 +36,37 @@ from openrms.store.tables import import_seen, record
 
 Progress = Callable[[int], None]
 BATCH_BYTES = 1 << 20  # source text per batch at most (see `_batches`)
-_ANALYZE_AFTER = frozenset({1, 3, 8})  # batches after which statistics are refreshed early in a load
 COMMIT_ROWS = 20_000  # source rows per transaction at most (see `_commit_due`)
 COMMIT_SECONDS = 2.0  # and seconds of writing
 
 
-def _analyze_due(batches: int) -> bool:
-    return batches in _ANALYZE_AFTER or batches % 25 == 0
+class _Statistics:
+    """When a load refreshes PostgreSQL's statistics (`Database.refresh_statistics`): whenever the rows it
+    has read since the last refresh reach the records the table held then, so the planner never believes
+    a table less than half its size. Into an empty database that is after the first batch, then each time
+    the tables have doubled; into a large one, rarely or never. Refreshing after fixed batch counts cost a
+    quarter of a PostgreSQL import's time once the tables were large, each refresh sampling them afresh."""
+
+    def __init__(self, db: Database, first: int) -> None:
+        self.enabled = db.dialect == "postgresql"
+        self.basis = max(db.estimated_rows("record"), first) if self.enabled else 0
+        self.since = 0
+
+    def due(self, pending: Tally) -> bool:
+        """Whether to refresh once `pending` (the open transaction's rows) is committed."""
+        return self.enabled and self.since + pending.rows["read"] >= self.basis
+
+    def committed(self, pending: Tally) -> bool:
+        """Count the rows of a committed transaction; whether to refresh the statistics now."""
+        self.since += pending.rows["read"]
+        if not (self.enabled and self.since >= self.basis):
+            return False
+        self.basis, self.since = self.basis + self.since, 0
+        return True
 
 
-def _commit_due(batches: int, pending: Tally, started: float) -> bool:
-    """Whether the open transaction should commit after this many batches.
+def _commit_due(pending: Tally, started: float, statistics: _Statistics) -> bool:
+    """Whether the open transaction should commit now that it holds `pending`.
 
     Record ids are hashes of source keys, so every row lands on a random page of a dozen indexes, and a
     commit writes each page its transaction touched. A 2,000-row batch touches most pages of a young
@@ -57,7 +77,7 @@ def _commit_due(batches: int, pending: Tally, started: float) -> bool:
     return (
         pending.rows["read"] >= COMMIT_ROWS
         or time.monotonic() - started >= COMMIT_SECONDS
-        or _analyze_due(batches)
+        or statistics.due(pending)
     )
 
 
@@ -311,18 +331,18 @@ class Importer:
     def _write_all(self, run_id: str, batches: Iterator[tuple[worker.MappedBatch, dt.datetime]]) -> None:
         """Write the batches, several to a transaction (see `_commit_due`), each transaction saving the
         checkpoint of its last batch; the tally counts only what has been committed."""
-        number = 0
+        statistics = _Statistics(self.db, first=self.batch_size)
         with background_checkpoints(self.db) as checkpoints, worker.collector_paused():
             for first in batches:
                 checkpoints.before_write()
                 pending = Tally()
-                number = self._write_transaction(run_id, first, batches, number, pending)
+                self._write_transaction(run_id, first, batches, pending, statistics)
                 first = None  # the batches are let go before the collector runs
                 gc.collect()
                 self.tally.merge(pending)
                 checkpoints.after_commit()
                 self.progress(pending.rows["read"])  # rows count as done once committed
-                if _analyze_due(number):
+                if statistics.committed(pending):
                     self.db.refresh_statistics()  # keep PostgreSQL's plans right as the tables grow
 
     def _write_transaction(
@@ -330,11 +350,10 @@ class Importer:
         run_id: str,
         first: tuple[worker.MappedBatch, dt.datetime],
         batches: Iterator[tuple[worker.MappedBatch, dt.datetime]],
-        number: int,
         pending: Tally,
-    ) -> int:
-        """One transaction: `first` and the batches that follow it until a commit is due; returns the
-        number of the last batch written.
+        statistics: _Statistics,
+    ) -> None:
+        """One transaction: `first` and the batches that follow it until a commit is due.
 
         `_write_all` runs it with the cyclic garbage collector paused, and collects once after it: a batch
         and the rows built to write it are tens of thousands of objects without cycles, which every
@@ -347,9 +366,8 @@ class Importer:
         with self.db.write() as conn:
             mapped, now = first
             while True:
-                number += 1
                 self._write(conn, run_id, mapped, now, pending)
-                if _commit_due(number, pending, started):
+                if _commit_due(pending, started, statistics):
                     break
                 following = next(batches, None)
                 if following is None:
@@ -359,7 +377,6 @@ class Importer:
             so_far.merge(self.tally)
             so_far.merge(pending)
             runs.save_progress(conn, run_id, mapped.last_number, so_far)
-        return number
 
     def _write(
         self, conn: Connection, run_id: str, mapped: worker.MappedBatch, now: dt.datetime, tally: Tally

@@ -130,8 +130,19 @@ class Database:
         if self.dialect != "postgresql":
             return
         with self.engine.connect() as conn:
-            conn.exec_driver_sql("ANALYZE record, record_version, master, link, link_version, search_doc")
+            conn.exec_driver_sql("ANALYZE record, link, search_doc")
             conn.commit()
+
+    def estimated_rows(self, table: str) -> int:
+        """PostgreSQL's estimate of a table's rows, as of its last statistics (0 if it has none); 0 on
+        SQLite, which keeps no such figure."""
+        if self.dialect != "postgresql":
+            return 0
+        with self.engine.connect() as conn:
+            estimate = conn.exec_driver_sql(
+                "SELECT reltuples FROM pg_class WHERE oid = to_regclass(%(name)s)", {"name": table}
+            ).scalar()
+        return max(int(estimate or 0), 0)
 
     def dispose(self) -> None:
         self.engine.dispose()
