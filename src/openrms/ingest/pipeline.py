@@ -242,7 +242,9 @@ class Importer:
         self.source, self.digest = source, digest
         self.agency, self.source_system, self.recorded_by = agency, source_system, recorded_by
         self.dry_run, self.snapshot, self.batch_size = dry_run, snapshot, batch_size
-        self.workers = (1 if (os.cpu_count() or 1) > 1 else 0) if workers is None else workers
+        # 0: read and map in this process. Any other number: one worker process reads and maps (the writer
+        # is the bottleneck, so more would only wait). None: a worker when there is a core to spare for it.
+        self.workers = (1 if (os.cpu_count() or 1) > 1 else 0) if workers is None else min(workers, 1)
         self.progress = progress or (lambda n: None)
         self.tally = Tally()
         # Retrying quarantine: source row number -> the entry it came from, updated instead of duplicated.
