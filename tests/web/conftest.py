@@ -143,7 +143,8 @@ def seed(db: Database) -> dict[str, str]:
                 "pnc_id": "05/123456R",
                 "warning_markers": ["VI"],
             },
-            _prov("p1"),
+            # Recorded before Johnny: the man's page lists (and draws the network from) this record first.
+            Provenance(AGENCY, "NICHE", "PC 1234", "p1", recorded_at=dt.datetime(2018, 7, 15, tzinfo=dt.UTC)),
         ),
         "johnny": NewRecord(
             "person",

@@ -62,7 +62,7 @@ def master_view(
             ),
         )
         .where(record.c.master_id == master_id, record.c.deleted.is_(False), scope.records(record))
-        .order_by(record.c.created_at)
+        .order_by(record.c.created_at, record.c.id)  # records made together: still one order everywhere
     ).all()
     if not rows:
         raise NotFound(f"no master {master_id}")
