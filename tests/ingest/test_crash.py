@@ -191,6 +191,9 @@ def test_kill_9_mid_import_then_resume_loses_and_duplicates_nothing(db: Database
         db.url,
         "--batch-size",
         str(BATCH),
+        # A commit every batch or two: the kill then lands between commits however fast the machine is.
+        "--commit-rows",
+        str(2 * BATCH),
     ]
 
     checkpoint = kill_when_past(db, command, tmp_path, threshold=total // 5, total=total)
@@ -247,6 +250,8 @@ def test_resumed_json_report_and_a_second_resume_after_completion(db: Database, 
         db.url,
         "--batch-size",
         "200",
+        "--commit-rows",
+        "400",
     ]
     # 6,000 rows take a few seconds: kill early enough to land mid-import, after at least one batch.
     process, log = start_import(command, tmp_path, "small")

@@ -405,6 +405,29 @@ def test_billion_laughs_xml_is_refused_and_nothing_is_written(cli: Cli, db: Data
     assert record_count(db) == 0
 
 
+def test_commit_rows_sets_the_transactions_and_must_be_positive(
+    cli: Cli, db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commits: list[int] = []
+    real = pipeline.runs.save_progress
+    monkeypatch.setattr(
+        pipeline.runs,
+        "save_progress",
+        lambda conn, run, checkpoint, tally: commits.append(checkpoint) or real(conn, run, checkpoint, tally),
+    )
+    data = tmp_path / "people.csv"
+    data.write_text("NAME,SEX\n" + "".join(f"Smith{c},M\n" for c in "abcdefg"))
+    mapping = tmp_path / "people.yaml"
+    mapping.write_text(PLAIN)
+    assert "--commit-rows" in cli.fails("import", str(data), "--mapping", str(mapping), "--commit-rows", "0")
+    assert commits == []
+    args = ["import", str(data), "--mapping", str(mapping), "--batch-size", "2", "--commit-rows", "4"]
+    report = cli.json(*args, "--json")
+    assert report["rows"]["read"] == 7
+    if db.dialect == "sqlite":  # PostgreSQL also commits where it refreshes statistics
+        assert commits == [4, 7]  # batches of 2 rows, committed 4 rows at a time
+
+
 def test_numeric_reader_options_can_be_given_on_the_command_line(cli: Cli, tmp_path: Path) -> None:
     """Regression test (fixed: src/openrms/cli/imports.py, the `--option` parsing in import_command): only
     values starting with

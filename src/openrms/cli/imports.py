@@ -78,6 +78,13 @@ def import_command(
     ] = [],  # noqa: B006
     by: Annotated[str, typer.Option("--by", help="Who runs the import (recorded as recorded_by)")] = "import",
     batch_size: Annotated[int, typer.Option(help="Rows per committed batch")] = 2000,
+    commit_rows: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Rows per transaction at most (default 20,000; a commit also comes every 2 seconds)",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
     db: DbOption = None,
 ) -> None:
@@ -135,6 +142,7 @@ def import_command(
                 snapshot=snapshot,
                 recorded_by=by,
                 batch_size=batch_size,
+                commit_rows=commit_rows,
                 progress=tick,
             )
     if as_json:

@@ -65,7 +65,7 @@ class _Statistics:
         return True
 
 
-def _commit_due(pending: Tally, started: float, statistics: _Statistics) -> bool:
+def _commit_due(pending: Tally, started: float, statistics: _Statistics, rows: int) -> bool:
     """Whether the open transaction should commit now that it holds `pending`.
 
     Record ids are hashes of source keys, so every row lands on a random page of a dozen indexes, and a
@@ -75,7 +75,7 @@ def _commit_due(pending: Tally, started: float, statistics: _Statistics) -> bool
     pages wait in SQLite's bounded cache). A commit is still due after `COMMIT_SECONDS`, so other writers
     wait no longer than that, and where PostgreSQL's statistics are refreshed, so they see the rows."""
     return (
-        pending.rows["read"] >= COMMIT_ROWS
+        pending.rows["read"] >= rows
         or time.monotonic() - started >= COMMIT_SECONDS
         or statistics.due(pending)
     )
@@ -233,6 +233,7 @@ class Importer:
         dry_run: bool = False,
         snapshot: bool = False,
         batch_size: int = 2000,
+        commit_rows: int | None = None,
         workers: int | None = None,
         progress: Progress | None = None,
         retry_of: dict[int, str] | None = None,
@@ -242,6 +243,7 @@ class Importer:
         self.source, self.digest = source, digest
         self.agency, self.source_system, self.recorded_by = agency, source_system, recorded_by
         self.dry_run, self.snapshot, self.batch_size = dry_run, snapshot, batch_size
+        self.commit_rows = commit_rows or COMMIT_ROWS  # source rows per transaction at most
         # 0: read and map in this process. Any other number: one worker process reads and maps (the writer
         # is the bottleneck, so more would only wait). None: a worker when there is a core to spare for it.
         self.workers = (1 if (os.cpu_count() or 1) > 1 else 0) if workers is None else min(workers, 1)
@@ -369,7 +371,7 @@ class Importer:
             mapped, now = first
             while True:
                 self._write(conn, run_id, mapped, now, pending)
-                if _commit_due(pending, started, statistics):
+                if _commit_due(pending, started, statistics, self.commit_rows):
                     break
                 following = next(batches, None)
                 if following is None:

@@ -44,6 +44,7 @@ def import_source(
     snapshot: bool = False,
     recorded_by: str = "import",
     batch_size: int = 2000,
+    commit_rows: int | None = None,
     workers: int | None = None,
     progress: Progress | None = None,
 ) -> ImportReport:
@@ -66,6 +67,7 @@ def import_source(
         dry_run=dry_run,
         snapshot=snapshot,
         batch_size=batch_size,
+        commit_rows=commit_rows,
         workers=workers,
         progress=progress,
     ).run()
