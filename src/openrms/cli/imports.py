@@ -77,7 +77,7 @@ def import_command(
         typer.Option("--option", "-o", help="Reader option key=value (e.g. encoding=cp1252, delimiter=;)"),
     ] = [],  # noqa: B006
     by: Annotated[str, typer.Option("--by", help="Who runs the import (recorded as recorded_by)")] = "import",
-    batch_size: Annotated[int, typer.Option(help="Rows per committed batch")] = 2000,
+    batch_size: Annotated[int, typer.Option(help="Rows mapped and written together")] = 2000,
     commit_rows: Annotated[
         int | None,
         typer.Option(
