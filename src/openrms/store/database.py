@@ -126,8 +126,8 @@ class Database:
         """PostgreSQL plans from table statistics: a table that was empty when last analysed is scanned whole
         to find 500 ids, which makes a bulk load slower with every batch. Bulk writers call this as the
         tables grow. Only the tables they look rows up in are sampled: records and links by id, and search
-        entries (the search index's write hook looks them up by id); sampling the versions' JSON too made
-        each refresh twice as long. SQLite always uses the primary key, so there it does nothing."""
+        entries (the search index's write hook looks them up by id); sampling the versions and masters
+        too made each refresh some 40% longer. SQLite always uses the primary key: there it does nothing."""
         if self.dialect != "postgresql":
             return
         with self.engine.connect() as conn:
