@@ -101,3 +101,18 @@ def share_everything(
             now=now,
         )
         agreements.approve(conn, made["id"], sides[1], now)
+
+
+def commit_checkpoints(monkeypatch: Any) -> list[int]:
+    """The checkpoint each import transaction saves as it commits, in order, from now on in this test."""
+    from openrms.ingest import runs
+
+    commits: list[int] = []
+    real = runs.save_progress
+
+    def saving(conn: Any, run_id: str, checkpoint: int, tally: Any) -> None:
+        commits.append(checkpoint)
+        real(conn, run_id, checkpoint, tally)
+
+    monkeypatch.setattr(runs, "save_progress", saving)
+    return commits

@@ -21,6 +21,7 @@ from openrms.ingest.service import import_source
 from openrms.store import checkpoint
 from openrms.store.database import AUTOCHECKPOINT, Database
 from openrms.store.tables import import_run, record
+from tests.helpers import commit_checkpoints
 
 MAPPING = textwrap.dedent(
     """
@@ -94,13 +95,7 @@ def test_commits_group_batches_yet_count_and_checkpoint_every_row(
     db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source, mapping = _files(tmp_path)
-    commits: list[int] = []
-    real = pipeline.runs.save_progress
-    monkeypatch.setattr(
-        pipeline.runs,
-        "save_progress",
-        lambda conn, run, checkpoint, tally: commits.append(checkpoint) or real(conn, run, checkpoint, tally),
-    )
+    commits = commit_checkpoints(monkeypatch)
     monkeypatch.setattr(pipeline, "COMMIT_SECONDS", 1e9)
     report = import_source(db, source, mapping, batch_size=BATCH)
     assert report.tally.rows == {"read": ROWS, "created": ROWS}

@@ -36,7 +36,7 @@ from openrms.store.database import Database
 from openrms.store.scope import Unrestricted
 from openrms.store.tables import import_run, quarantine, record
 from openrms.store.views import get_record, list_records
-from tests.helpers import sign_in
+from tests.helpers import commit_checkpoints, sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
 CUSTODY = ROOT / "docs" / "examples" / "custody-export.dat"
@@ -408,13 +408,7 @@ def test_billion_laughs_xml_is_refused_and_nothing_is_written(cli: Cli, db: Data
 def test_commit_rows_sets_the_transactions_and_must_be_positive(
     cli: Cli, db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    commits: list[int] = []
-    real = pipeline.runs.save_progress
-    monkeypatch.setattr(
-        pipeline.runs,
-        "save_progress",
-        lambda conn, run, checkpoint, tally: commits.append(checkpoint) or real(conn, run, checkpoint, tally),
-    )
+    commits = commit_checkpoints(monkeypatch)
     data = tmp_path / "people.csv"
     data.write_text("NAME,SEX\n" + "".join(f"Smith{c},M\n" for c in "abcdefg"))
     mapping = tmp_path / "people.yaml"
