@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from openrms.ingest import runs
 from openrms.store.provenance import Provenance
 from openrms.store.records import NewRecord
 
@@ -105,8 +106,6 @@ def share_everything(
 
 def commit_checkpoints(monkeypatch: Any) -> list[int]:
     """The checkpoint each import transaction saves as it commits, in order, from now on in this test."""
-    from openrms.ingest import runs
-
     commits: list[int] = []
     real = runs.save_progress
 

@@ -152,7 +152,7 @@ def write_docs(
     insert_tuples(conn, search_text, by_key(texts))
     if conn.dialect.name == "sqlite" and texts:
         conn.exec_driver_sql(
-            "INSERT INTO search_fts (rowid, body) VALUES (?, ?)", sorted(t[1:] for t in texts)
+            "INSERT INTO search_fts (rowid, body) VALUES (?, ?)", by_key(t[1:] for t in texts)
         )
     # A place written or changed: the events that happened there move with it.
     places_written = [d.record_id for d in docs if d.category == "location" and d.record_id not in created]
