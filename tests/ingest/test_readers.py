@@ -421,6 +421,11 @@ def test_xml_sample_file_flattened() -> None:
         "Subject/@role": ["suspect", "witness"],
         "Subject/Surname": ["Smith", "Jones"],
         "Subject/Forename": ["John", "Ann"],
+        # each occurrence on its own as well, for a mapping's `each`
+        "Subject[]": [
+            {"@role": "suspect", "Surname": "Smith", "Forename": "John"},
+            {"@role": "witness", "Surname": "Jones", "Forename": "Ann"},
+        ],
     }
     assert rows[0].raw.startswith('<Report xmlns="urn:example:legacy" id="R1" status="open">')
     assert rows[0].raw.endswith("</Report>")

@@ -30,7 +30,7 @@ TOP_KEYS = (
     "records",
     "links",
 )
-RECORD_KEYS = ("entity", "when", "key", "fields", "classification", "handling", "handling_conditions")
+RECORD_KEYS = ("entity", "each", "when", "key", "fields", "classification", "handling", "handling_conditions")
 MARKINGS = ("classification", "handling", "handling_conditions")
 CODED_MARKINGS = {"classification": "classification", "handling": "handling"}
 
@@ -44,6 +44,7 @@ class Record:
     key_text: str
     fields: tuple[tuple[str, Value], ...]
     markings: tuple[tuple[str, Value], ...]
+    each: str | None = None  # the repeated part of the row that gives one record per item
 
 
 @dataclass
@@ -170,7 +171,36 @@ def _records(top: LDict, b: Build, reg: Any) -> list[Record]:
     if b.mapping(records, top.line_of("records"), "records") is None:
         return []
     b.record_names = set(records)
-    return [r for name, node in records.items() if (r := _record(name, node, records.line_of(name), b, reg))]
+    b.repeated = {
+        name: each
+        for name, node in records.items()
+        if isinstance(node, LDict) and (each := _each(name, node, b)) is not None
+    }
+    out = []
+    for name, node in records.items():
+        b.each = b.repeated.get(name)
+        record = _record(name, node, records.line_of(name), b, reg)
+        b.each = None
+        if record is not None:
+            out.append(record)
+    return out
+
+
+def _each(name: str, node: LDict, b: Build) -> str | None:
+    """The repeated part a record is made from, once per item: an XML element path or a JSON key."""
+    if "each" not in node:
+        return None
+    each, line = node["each"], node.line_of("each")
+    if not isinstance(each, str) or not each.strip() or each.strip().startswith(("$", "/", "{")):
+        b.problem(
+            line,
+            f"record {name!r}: each must name the repeated part of a row, such as Subject (XML elements) "
+            f"or subjects (a JSON list of objects), not {each!r}",
+        )
+        return None
+    each = each.strip().removesuffix("[]")
+    b.uses.append((each, line))
+    return each
 
 
 def _record(name: str, node: Any, line: int, b: Build, reg: Any) -> Record | None:
@@ -214,4 +244,4 @@ def _record(name: str, node: Any, line: int, b: Build, reg: Any) -> Record | Non
     )
     if etype is None or key is None:
         return None
-    return Record(name, entity, when, key, key_text, tuple(fields), markings)
+    return Record(name, entity, when, key, key_text, tuple(fields), markings, b.each)

@@ -9,6 +9,7 @@ from typing import Any
 
 from openrms.ingest.mapping.errors import Problems, suggest
 from openrms.ingest.mapping.values import (
+    ITEM,
     PSEUDO_FIELDS,
     Reader,
     field_reader,
@@ -30,6 +31,10 @@ class Build:
         self.null_values: frozenset[str] = frozenset()
         self.record_names: set[str] = set()
         self.context_used: set[str] = set()  # $file, $line, $row
+        # While a record with `each` is compiled: its repeated part. Names are then read in each item, and
+        # a name starting with "/" in the row around it.
+        self.each: str | None = None
+        self.repeated: dict[str, str] = {}  # the records with `each`: name -> repeated part
         self.codelists: dict[str, dict[str, str]] = {}  # list -> {CODE or LABEL upper-cased: code}
 
     def problem(self, line: int, message: str) -> None:
@@ -82,12 +87,22 @@ class Build:
         if name.startswith("$") and name not in PSEUDO_FIELDS:
             self.problem(line, f"unknown row value {name!r}{suggest(name, PSEUDO_FIELDS)}")
             return False
+        if name == ITEM and self.each is None:
+            self.problem(
+                line, f"{ITEM} is the number of an item of `each`; this record or link has no `each`"
+            )
+            return False
         if self.is_record_key(name, scope):
             return True
+        if name == ITEM:
+            return True  # given with each item, not by the pipeline
         if name.startswith("$"):
             self.context_used.add(name)
-        else:
+        elif self.each is None:
             self.uses.append((name, line))
+        elif name.startswith("/"):
+            self.uses.append((name[1:], line))
+        # else a name within an item of `each`: not a column of the source (the repeated part is)
         return True
 
     def is_record_key(self, name: str, scope: bool) -> bool:

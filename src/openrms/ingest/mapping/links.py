@@ -33,6 +33,7 @@ class Link:
     when: Test | None
     valid_from: Value | None
     valid_to: Value | None
+    repeated: str | None = None  # the end that is a record with `each`: one link per item of it
 
 
 def compile_links(top: LDict, b: Build, reg: Any, entities: dict[str, str]) -> list[Link]:
@@ -60,6 +61,16 @@ def _link(node: LDict, b: Build, reg: Any, entities: dict[str, str]) -> Link | N
         b.problem(
             node.line_of("type"), f"unknown link type {link_type!r}{suggest(link_type, reg.link_types)}"
         )
+    named = (node.get("from"), node.get("to"))
+    repeated = [end for end in named if isinstance(end, str) and end in b.repeated]
+    if len(repeated) > 1:
+        b.problem(
+            node.line,
+            f"a {link_type} link between {repeated[0]!r} and {repeated[1]!r}, both records with `each`, "
+            "would not say which item goes with which; link each of them to a record of the row instead",
+        )
+    # A link to a record with `each` is made once per item, and reads that item as the record does.
+    b.each = b.repeated.get(repeated[0]) if len(repeated) == 1 else None
     ends = []
     for side in ("from", "to"):
         end, entity = _end(node, side, b, reg, entities)
@@ -81,9 +92,11 @@ def _link(node: LDict, b: Build, reg: Any, entities: dict[str, str]) -> Link | N
         compile_expression(node[k], node.line_of(k), b, path=f"{link_type}.{k}") if k in node else None
         for k in ("valid_from", "valid_to")
     ]
-    if ltype is None or None in ends or ("key" in node and key is None):
+    b.each = None
+    if ltype is None or None in ends or ("key" in node and key is None) or len(repeated) > 1:
         return None
-    return Link(ltype.name, ends[0], ends[1], key, when, valid[0], valid[1])
+    each_end = repeated[0] if repeated else None
+    return Link(ltype.name, ends[0], ends[1], key, when, valid[0], valid[1], each_end)
 
 
 def _end(

@@ -9,7 +9,7 @@ from typing import Any
 
 from openrms.ingest.mapping.compiler import CODED_MARKINGS, MARKINGS, Plan, compile_mapping
 from openrms.ingest.mapping.errors import MappingError, RowProblem, suggest
-from openrms.ingest.mapping.links import Lookup
+from openrms.ingest.mapping.links import Link, Lookup
 from openrms.ingest.mapping.values import to_text
 from openrms.ingest.rows import MappedLink, MappedRecord, MappedRow, RecordRef
 
@@ -79,21 +79,94 @@ def _new_row() -> MappedRow:
 
 
 class _Scope:
-    """What a link key template sees: the row's context, and `@name` for the source key of record `name`."""
+    """What a link key template sees: the row's context, and `@name` for the source key of record `name`
+    (for a link made once per item of a record with `each`, that item's record: `instance`)."""
 
-    __slots__ = ("context", "records")
+    __slots__ = ("context", "instance", "records")
 
-    def __init__(self, context: Any, records: dict[str, MappedRecord]) -> None:
-        self.context, self.records = context, records
+    def __init__(
+        self, context: Any, records: dict[str, MappedRecord], instance: tuple[str, str] | None = None
+    ) -> None:
+        self.context, self.records, self.instance = context, records, instance
 
     def __bool__(self) -> bool:
         return True
 
     def get(self, name: str, default: Any = None) -> Any:
         if name[:1] == "@":
-            record = self.records.get(name[1:])
+            wanted = name[1:]
+            if self.instance is not None and self.instance[0] == wanted:
+                wanted = self.instance[1]
+            record = self.records.get(wanted)
             return record.source_key if record is not None else default
         return self.context.get(name, default) if self.context is not None else default
+
+
+class _ItemRow:
+    """What a record with `each` reads for one item: the item's own fields, and the row's fields when the name
+    starts with "/" (`/@id`, the id of the XML element the item is in)."""
+
+    __slots__ = ("item", "row")
+
+    def __init__(self, item: RowMapping[str, Any], row: RowMapping[str, Any]) -> None:
+        self.item, self.row = item, row
+
+    def get(self, name: str, default: Any = None) -> Any:
+        if name[:1] == "/":
+            return self.row.get(name[1:], default)
+        return self.item.get(name, default)
+
+
+class _ItemContext:
+    """The row's context, with `$item`: the item's number, counting from 1."""
+
+    __slots__ = ("context", "number")
+
+    def __init__(self, context: Any, number: int) -> None:
+        self.context, self.number = context, str(number)
+
+    def __bool__(self) -> bool:
+        return True
+
+    def get(self, name: str, default: Any = None) -> Any:
+        if name == "item":
+            return self.number
+        return self.context.get(name, default) if self.context is not None else default
+
+
+# One item of a record with `each`: the name its record has in the row ("subject[2]"), what it reads, and
+# its context.
+_Instance = tuple[str, _ItemRow, _ItemContext]
+
+
+def items_of(row: RowMapping[str, Any], each: str) -> list[RowMapping[str, Any]]:
+    """The items of the repeated part `each` of a row, in source order; none when the row has no such part.
+
+    XML: every occurrence of the element path (the reader's "Path[]", or the one occurrence read back out of
+    the row's "Path/..." keys, with its text as "#text"). JSON: the objects of a list, or one object. A plain
+    value (a repeated text element, a list of strings) is an item whose "#text" it is. Empty items are left
+    out: `<Subject/>` names nobody.
+    """
+    grouped = row.get(f"{each}[]")
+    if grouped is None:
+        value = row.get(each)
+        if isinstance(value, list):
+            grouped = value
+        elif isinstance(value, RowMapping):
+            grouped = [value]
+        else:
+            prefix = f"{each}/"
+            single = {key[len(prefix) :]: v for key, v in row.items() if key.startswith(prefix)}
+            if value is not None and value != "":
+                single["#text"] = value
+            grouped = [single]
+    items = []
+    for item in grouped:
+        if not isinstance(item, RowMapping):
+            item = {"#text": item} if item is not None and item != "" else {}
+        if item:
+            items.append(item)
+    return items
 
 
 class Mapping:
@@ -130,7 +203,14 @@ class Mapping:
         self._uses = plan.fields_used
         self._skip = plan.skip_when
         self._plain_records = tuple(
-            (r.name, r.entity, r.when, r.key, r.key_text, r.fields, r.markings) for r in plan.records
+            (r.name, r.entity, r.when, r.key, r.key_text, r.fields, r.markings)
+            for r in plan.records
+            if r.each is None
+        )
+        self._repeated_records = tuple(
+            (r.each, (r.name, r.entity, r.when, r.key, r.key_text, r.fields, r.markings))
+            for r in plan.records
+            if r.each is not None
         )
         self._links = plan.links
         self._codes = plan.codelists
@@ -166,8 +246,9 @@ class Mapping:
                 out.skipped = True
                 return out
             self._map_records(row, context, out)
+            instances = self._map_repeated(row, context, out) if self._repeated_records else {}
             if self._links:
-                self._map_links(row, context, out)
+                self._map_links(row, context, out, instances)
         except RowProblem as exc:  # only skip_when gets here: records and links report their own
             out.reasons += [f"skip_when: {message}" for _, message in exc.items]
         except Exception as exc:  # a bug must not lose the row: it is quarantined with the reason
@@ -175,29 +256,49 @@ class Mapping:
         return out
 
     def _map_records(self, row: RowMapping[str, Any], context: Any, out: MappedRow) -> None:
-        reasons, records = out.reasons, out.records
-        for name, entity, when, key_of, key_text, fields, markings in self._plain_records:
+        for spec in self._plain_records:
+            self._map_record(spec, spec[0], row, context, out)
+
+    def _map_repeated(
+        self, row: RowMapping[str, Any], context: Any, out: MappedRow
+    ) -> dict[str, list[_Instance]]:
+        """The records with `each`: one per item, named "name[1]", "name[2]"... in the row."""
+        instances: dict[str, list[_Instance]] = {}
+        for each, spec in self._repeated_records:
+            made = instances[spec[0]] = []
+            for number, item in enumerate(items_of(row, each), 1):
+                instance = f"{spec[0]}[{number}]"
+                view, item_context = _ItemRow(item, row), _ItemContext(context, number)
+                if self._map_record(spec, instance, view, item_context, out):
+                    made.append((instance, view, item_context))
+        return instances
+
+    def _map_record(self, spec: tuple, name: str, row: Any, context: Any, out: MappedRow) -> bool:
+        """Record `spec` of the row, as `name`; False when its condition leaves it out (or cannot tell)."""
+        _, entity, when, key_of, key_text, fields, markings = spec
+        reasons = out.reasons
+        try:
+            if when is not None and not when(row, context):
+                return False
+            key = key_of(row, context)
+        except RowProblem as exc:
+            reasons += [f"{name}: {message}" for _, message in exc.items]
+            return False
+        data: dict[str, Any] = {}
+        for field, value in fields:
             try:
-                if when is not None and not when(row, context):
-                    continue
-                key = key_of(row, context)
+                result = value(row, context)
             except RowProblem as exc:
-                reasons += [f"{name}: {message}" for _, message in exc.items]
+                reasons += [f"{name}.{field}{where}: {message}" for where, message in exc.items]
                 continue
-            data: dict[str, Any] = {}
-            for field, value in fields:
-                try:
-                    result = value(row, context)
-                except RowProblem as exc:
-                    reasons += [f"{name}.{field}{where}: {message}" for where, message in exc.items]
-                    continue
-                if result is not None and result != "":
-                    data[field] = result
-            key = key if key.__class__ is str else to_text(key)
-            if not key or len(key) > KEY_LIMIT:
-                reasons.append(_bad_key(name, key_text, key))
-            marks = self._markings(markings, row, context, reasons, name) if markings else self._default_marks
-            records[name] = _make_record(entity, key, data, marks)
+            if result is not None and result != "":
+                data[field] = result
+        key = key if key.__class__ is str else to_text(key)
+        if not key or len(key) > KEY_LIMIT:
+            reasons.append(_bad_key(name, key_text, key))
+        marks = self._markings(markings, row, context, reasons, name) if markings else self._default_marks
+        out.records[name] = _make_record(entity, key, data, marks)
+        return True
 
     def _markings(
         self, markings: tuple, row: RowMapping[str, Any], context: Any, reasons: list[str], name: str
@@ -223,41 +324,62 @@ class Mapping:
             marks[marking] = result
         return tuple(marks.get(m) for m in MARKINGS)
 
-    def _map_links(self, row: RowMapping[str, Any], context: Any, out: MappedRow) -> None:
-        records, reasons = out.records, out.reasons
+    def _map_links(
+        self, row: RowMapping[str, Any], context: Any, out: MappedRow, instances: dict[str, list[_Instance]]
+    ) -> None:
         scope = None
         for link in self._links:
-            source, target = link.source, link.target
-            if (source.__class__ is str and source not in records) or (
-                target.__class__ is str and target not in records
-            ):
-                continue  # a record of this link is absent from the row: so is the link
-            try:
-                if link.when is not None and not link.when(row, context):
-                    continue
-                source, source_key = _end(source, records, row, context)
-                target, target_key = _end(target, records, row, context)
-                if source is None or target is None:
-                    continue
-                if link.key is None:
-                    key = f"{source_key}/{link.link_type}/{target_key}"
-                else:
-                    scope = scope or _Scope(context, records)
-                    key = link.key(row, scope)
-                    key = key if key.__class__ is str else to_text(key)
-                    if not key or len(key) > KEY_LIMIT:
-                        reasons.append(_bad_key(link.link_type, "the link key", key))
-                        continue
-                valid = NO_VALIDITY
-                if link.valid_from is not None or link.valid_to is not None:
-                    valid = (
-                        _date_text(link.valid_from, row, context),
-                        _date_text(link.valid_to, row, context),
-                    )
-            except RowProblem as exc:
-                reasons += [f"link {link.link_type}: {message}" for _, message in exc.items]
+            if link.repeated is not None:  # once per item of that record, reading the item as it does
+                for instance, view, item_context in instances.get(link.repeated, ()):
+                    item_scope = _Scope(item_context, out.records, (link.repeated, instance))
+                    self._map_link(link, view, item_context, item_scope, out, (link.repeated, instance))
                 continue
-            out.links.append(_make_link(link.link_type, source, target, key, valid))
+            scope = scope or _Scope(context, out.records)
+            self._map_link(link, row, context, scope, out)
+
+    def _map_link(
+        self,
+        link: Link,
+        row: Any,
+        context: Any,
+        scope: _Scope,
+        out: MappedRow,
+        instance: tuple[str, str] | None = None,
+    ) -> None:
+        records, reasons = out.records, out.reasons
+        source, target = link.source, link.target
+        if instance is not None:
+            source = instance[1] if source == instance[0] else source
+            target = instance[1] if target == instance[0] else target
+        if (source.__class__ is str and source not in records) or (
+            target.__class__ is str and target not in records
+        ):
+            return  # a record of this link is absent from the row: so is the link
+        try:
+            if link.when is not None and not link.when(row, context):
+                return
+            source, source_key = _end(source, records, row, context)
+            target, target_key = _end(target, records, row, context)
+            if source is None or target is None:
+                return
+            if link.key is None:
+                key = f"{source_key}/{link.link_type}/{target_key}"
+            else:
+                key = link.key(row, scope)
+                key = key if key.__class__ is str else to_text(key)
+                if not key or len(key) > KEY_LIMIT:
+                    reasons.append(_bad_key(link.link_type, "the link key", key))
+                    return
+            valid = NO_VALIDITY
+            if link.valid_from is not None or link.valid_to is not None:
+                valid = (
+                    _date_text(link.valid_from, row, context),
+                    _date_text(link.valid_to, row, context),
+                )
+        except RowProblem as exc:
+            reasons += [f"link {link.link_type}: {message}" for _, message in exc.items]
+            return
+        out.links.append(_make_link(link.link_type, source, target, key, valid))
 
 
 def _end(end: str | Lookup, records: dict[str, MappedRecord], row: Any, context: Any) -> tuple[Any, str]:

@@ -20,7 +20,9 @@ PSEUDO_FIELDS = {
     "$file": "the source file's name",
     "$line": "the line the row starts on (CSV and fixed-width sources)",
     "$row": "the row's number, counting from 1",
+    "$item": "the item's number in the repeated part a record is made from (`each`), counting from 1",
 }
+ITEM = "$item"
 
 
 def to_text(value: Any) -> str:

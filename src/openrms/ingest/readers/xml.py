@@ -226,8 +226,15 @@ class XmlReader:
 def flatten(record: Any) -> dict[str, Any]:
     """{"@attr": ..., "#text": ..., "Sub/Path": text, "Sub/Path/@attr": ...}; a repeated key becomes a list
     of its values in document order. Only an element's own text before its first child is kept (tails of
-    mixed content are not), stripped; elements without text add no key."""
+    mixed content are not), stripped; elements without text add no key.
+
+    An element path that occurs more than once, with children or attributes, also gets "Path[]": each
+    occurrence flattened on its own, in document order. The lists above lose which value came from which
+    occurrence (a subject without a date of birth shortens only one of them); a mapping's `each` reads the
+    occurrences from here instead. (A repeated element of text alone is already one list item each.) "["
+    cannot be part of an XML name, so the key never meets a real one."""
     fields: dict[str, Any] = {}
+    occurrences: dict[str, list[Any]] = {}
 
     def put(key: str, value: str) -> None:
         if key not in fields:
@@ -245,7 +252,12 @@ def flatten(record: Any) -> dict[str, Any]:
             put(prefix.rstrip("/") or "#text", text)
         for child in el:
             if isinstance(child.tag, str):
-                visit(child, f"{prefix}{_local(child.tag)}/")
+                path = f"{prefix}{_local(child.tag)}"
+                occurrences.setdefault(path, []).append(child)
+                visit(child, f"{path}/")
 
     visit(record, "")
+    for path, elements in occurrences.items():
+        if len(elements) > 1 and any(len(element) or element.attrib for element in elements):
+            fields[f"{path}[]"] = [flatten(element) for element in elements]
     return fields
