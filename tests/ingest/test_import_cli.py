@@ -603,6 +603,41 @@ def test_resuming_an_interrupted_import_as_a_snapshot_keeps_the_rows_written_bef
     assert report["retracted"] == 0
 
 
+def test_an_interrupted_import_resumes_only_with_the_same_reader_options(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same file read with other reader options (`-o`) is other rows: resuming the interrupted run's
+    checkpoint with them would skip rows it never read. Only the same options resume it."""
+    mapping = tmp_path / "plain.yaml"
+    mapping.write_text(PLAIN)
+    data = tmp_path / "six.csv"
+    data.write_text("EXPORTED 01/03/2019\nNAME,SEX\n" + "".join(f"{c}x,M\n" for c in "ABCDEF"))
+
+    def interrupt(rows: int) -> None:
+        raise KeyboardInterrupt  # as Ctrl-C after the first batch: the run stays "running", resumable
+
+    monkeypatch.setattr(pipeline, "COMMIT_ROWS", 2)
+    with pytest.raises(KeyboardInterrupt):
+        import_source(
+            db, data, mapping, reader_options={"skip_lines": 1}, batch_size=2, workers=0, progress=interrupt
+        )
+    cli = Cli(db)
+    other = cli.json(
+        "import",
+        str(data),
+        "--mapping",
+        str(mapping),
+        "-o",
+        "encoding=latin-1",
+        "-o",
+        "skip_lines=1",
+        "--json",
+    )
+    assert other["resumed_after_row"] == 0 and other["rows"]["read"] == 6
+    same = cli.json("import", str(data), "--mapping", str(mapping), "-o", "skip_lines=1", "--json")
+    assert same["resumed_after_row"] == 2 and same["rows"]["read"] == 6  # the run's whole count
+
+
 # --- the imports API ---
 
 

@@ -14,7 +14,7 @@ import gc
 import hashlib
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,8 +106,11 @@ class ImportReport:
         }
 
 
-def source_digest(source: str, query: str | None = None) -> str:
-    """Identity of a source for resuming: the file's bytes, or a database URL (no password) with its query."""
+def source_digest(source: str, query: str | None = None, options: Mapping[str, Any] | None = None) -> str:
+    """Identity of a source for resuming: the file's bytes, or a database URL (no password) with its query;
+    and the reader options given with the import, if any. The same file read with another delimiter or
+    encoding is another sequence of rows, so a run interrupted with one must not be resumed with the other
+    (the mapping's own `source:` options are part of its digest already)."""
     digest = hashlib.sha256()
     path = Path(source)
     if query is None and path.is_file():
@@ -117,6 +120,8 @@ def source_digest(source: str, query: str | None = None) -> str:
     else:
         shown = make_url(source).render_as_string(hide_password=True) if "://" in source else source
         digest.update(f"{shown}\n{query or ''}".encode())
+    if options:
+        digest.update(b"\0" + repr(sorted((str(k), repr(v)) for k, v in options.items())).encode())
     return digest.hexdigest()
 
 

@@ -60,7 +60,7 @@ def import_source(
         reader,
         mapping,
         source=shown,
-        digest=source_digest(str(source), query),
+        digest=source_digest(str(source), query, None if query else reader_options),
         agency=mapping.agency,
         source_system=mapping.source_system,
         recorded_by=recorded_by,
