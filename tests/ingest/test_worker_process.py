@@ -5,8 +5,13 @@ process is left behind, whether the import ends well or not."""
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -62,3 +67,46 @@ def test_a_database_source_is_read_by_the_worker_process(db: Database, tmp_path:
     assert report.tally.rows["unchanged"] == 5000, report.as_dict()
     assert report.tally.records == {"person": {"unchanged": 5000}}
     assert multiprocessing.active_children() == []
+
+
+# An import whose worker blocks reading its source (a pipe nobody writes to, a query that waits on a lock):
+# the worker prints its pid and would sleep for an hour.
+_BLOCKED_IMPORT = """
+import multiprocessing, time
+from openrms.ingest import worker
+
+def batches():
+    time.sleep(3600)
+    yield []
+
+with worker.mapped_in_child(batches) as mapped:
+    print(multiprocessing.active_children()[0].pid, flush=True)
+    next(mapped)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")  # a zombie has ended: only its exit status is left
+
+
+def test_the_worker_dies_with_an_import_killed_with_sigkill() -> None:
+    if not sys.platform.startswith("linux"):
+        return  # the parent-death signal is Linux's; elsewhere the worker ends at its next send
+    process = subprocess.Popen([sys.executable, "-c", _BLOCKED_IMPORT], stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    worker_pid = int(process.stdout.readline())
+    assert _alive(worker_pid)
+    try:
+        process.kill()
+        process.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while _alive(worker_pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(worker_pid), "the worker outlived the import killed with SIGKILL"
+    finally:
+        if _alive(worker_pid):
+            os.kill(worker_pid, signal.SIGKILL)

@@ -13,13 +13,17 @@ as rows for executemany, so the main process (the one writer) only writes them.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import dataclasses
 import datetime as dt
 import gc
 import io
 import multiprocessing
 import operator
+import os
 import pickle
+import signal
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -271,11 +275,12 @@ def mapped_in_child(
     thread holds (SQLite's, while the checkpoint thread works) as held for good, and a child reading a
     database source would wait on it forever. A failure in the child (the source turns out unreadable
     half-way) is raised by the iterator, as the exception the child caught. Should the main process be
-    killed, the child's next send fails and it exits.
+    killed (kill -9 included), the child is killed with it on Linux (`_ends_with_parent`); elsewhere its
+    next send fails and it exits.
     """
     context = multiprocessing.get_context("fork")
     receiving, sending = context.Pipe(duplex=False)
-    child = context.Process(target=_child, args=(batches, receiving, sending), daemon=True)
+    child = context.Process(target=_child, args=(batches, receiving, sending, os.getpid()), daemon=True)
     child.start()
     sending.close()
     try:
@@ -308,7 +313,10 @@ def _received(receiving: Any, child: Any) -> Iterator[tuple[MappedBatch, dt.date
 _BATCH, _DONE, _FAILED = b"B", b"D", b"F"
 
 
-def _child(batches: Callable[[], Iterator[list[SourceRow]]], receiving: Any, sending: Any) -> None:
+def _child(
+    batches: Callable[[], Iterator[list[SourceRow]]], receiving: Any, sending: Any, parent: int
+) -> None:
+    _ends_with_parent(parent)
     receiving.close()  # so that a send fails, and this process ends, once the main process is gone
     try:
         with collector_paused():
@@ -330,6 +338,28 @@ def _child(batches: Callable[[], Iterator[list[SourceRow]]], receiving: Any, sen
             sending.send_bytes(_FAILED + failure)
     finally:
         sending.close()
+
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _ends_with_parent(parent: int) -> None:
+    """Linux: ask the kernel to kill this process the moment the import that forked it dies.
+
+    Otherwise a worker outlives `kill -9` of its import until its next send fails, which is only once it has
+    read and mapped a whole batch: a second or so, or for ever if the source is a pipe or a query that
+    blocks. A user re-running the import at once would then find the old worker still reading. Killing the
+    worker loses nothing: it writes nothing; the import's run resumes from its last commit.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # no prctl to be found: the send still fails once the parent is gone
+        return
+    if os.getppid() != parent:  # the import died before the request was made: nobody to work for
+        os._exit(0)
 
 
 def _send(sending: Any, rows: list[SourceRow]) -> None:
