@@ -573,23 +573,34 @@ def test_snapshot_does_not_delete_records_whose_row_is_in_the_file_but_quarantin
     assert snap["retracted"] == 0
 
 
+def interrupted_after_two_rows(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, head: str, **reader_options: Any
+) -> tuple[Path, Path]:
+    """A six-row file and its mapping, imported until its first batch (two rows) is committed and then
+    stopped as by Ctrl-C: the run stays "running", resumable."""
+    mapping = tmp_path / "plain.yaml"
+    mapping.write_text(PLAIN)
+    data = tmp_path / "six.csv"
+    data.write_text(head + "".join(f"{c}x,M\n" for c in "ABCDEF"))
+
+    def interrupt(rows: int) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "COMMIT_ROWS", 2)  # each batch its own transaction
+    with pytest.raises(KeyboardInterrupt):
+        import_source(
+            db, data, mapping, reader_options=reader_options, batch_size=2, workers=0, progress=interrupt
+        )
+    return data, mapping
+
+
 def test_resuming_an_interrupted_import_as_a_snapshot_keeps_the_rows_written_before(
     db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An import interrupted after its first batch, run again with --snapshot, must not resume the plain run
     (whose first rows were never marked seen, so the snapshot would retract them): a snapshot starts a run
     of its own, reads every row, and deletes nothing that is in the file."""
-    mapping = tmp_path / "plain.yaml"
-    mapping.write_text(PLAIN)
-    data = tmp_path / "six.csv"
-    data.write_text("NAME,SEX\n" + "".join(f"{c}x,M\n" for c in "ABCDEF"))
-
-    def interrupt(rows: int) -> None:
-        raise KeyboardInterrupt  # as Ctrl-C after the first batch: the run stays "running", resumable
-
-    monkeypatch.setattr(pipeline, "COMMIT_ROWS", 2)  # each batch its own transaction
-    with pytest.raises(KeyboardInterrupt):
-        import_source(db, data, mapping, batch_size=2, workers=0, progress=interrupt)
+    data, mapping = interrupted_after_two_rows(db, tmp_path, monkeypatch, "NAME,SEX\n")
     with db.read() as conn:
         [(status, checkpoint)] = conn.execute(select(import_run.c.status, import_run.c.checkpoint)).all()
     assert (status, checkpoint) == ("running", 2)
@@ -608,19 +619,9 @@ def test_an_interrupted_import_resumes_only_with_the_same_reader_options(
 ) -> None:
     """The same file read with other reader options (`-o`) is other rows: resuming the interrupted run's
     checkpoint with them would skip rows it never read. Only the same options resume it."""
-    mapping = tmp_path / "plain.yaml"
-    mapping.write_text(PLAIN)
-    data = tmp_path / "six.csv"
-    data.write_text("EXPORTED 01/03/2019\nNAME,SEX\n" + "".join(f"{c}x,M\n" for c in "ABCDEF"))
-
-    def interrupt(rows: int) -> None:
-        raise KeyboardInterrupt  # as Ctrl-C after the first batch: the run stays "running", resumable
-
-    monkeypatch.setattr(pipeline, "COMMIT_ROWS", 2)
-    with pytest.raises(KeyboardInterrupt):
-        import_source(
-            db, data, mapping, reader_options={"skip_lines": 1}, batch_size=2, workers=0, progress=interrupt
-        )
+    data, mapping = interrupted_after_two_rows(
+        db, tmp_path, monkeypatch, "EXPORTED 01/03/2019\nNAME,SEX\n", skip_lines=1
+    )
     cli = Cli(db)
     other = cli.json(
         "import",
