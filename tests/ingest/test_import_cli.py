@@ -122,6 +122,7 @@ def test_newcomer_imports_the_custody_export_and_works_the_quarantine(
     dry = cli.json("import", data, "--mapping", "custody-fixed-width", "--dry-run", "--json")
     assert dry["dry_run"] is True and dry["run_id"] is None
     assert balanced(dry) == {"read": 40, "created": 35, "quarantined": 5}
+    assert dry["links"] == {"created": 35}
     assert cli.json("import", "runs", "--json") == []
     assert cli.json("record", "list")["items"] == []
     assert cli.json("quarantine", "list", "--json") == []
@@ -132,6 +133,7 @@ def test_newcomer_imports_the_custody_export_and_works_the_quarantine(
     assert report["status"] == "completed" and report["resumed_after_row"] == 0
     assert balanced(report) == {"read": 40, "created": 35, "quarantined": 5}
     assert report["records"] == {"person": {"created": 35}, "custody": {"created": 35}}
+    assert report["links"] == dry["links"]
 
     # 3. The quarantine: every bad row, where it is and why.
     table = cli.run("quarantine", "list").stdout
@@ -571,6 +573,38 @@ def test_snapshot_does_not_delete_records_whose_row_is_in_the_file_but_quarantin
     jones = cli.json("record", "show", ids.record_id("person", "WYP", "PLAIN", "Jones"))
     assert jones["deleted"] is False, "the snapshot deleted a record whose row is in the file"
     assert snap["retracted"] == 0
+
+
+VICTIMS = """\
+name: victims
+source: {format: csv}
+agency: WYP
+source_system: CRIMES
+records:
+  crime: {entity: crime, key: "{REF}", fields: {crime_type: {const: BURGLARY}}}
+links:
+  - {type: VICTIM, from: {lookup: {entity: person, key: "{VICTIM}", source_system: PLAIN}}, to: crime}
+"""
+
+
+def test_a_dry_run_counts_the_links_the_import_will_write(cli: Cli, tmp_path: Path) -> None:
+    """Links to records looked up in the database, as well as links within a row: a dry run reports what
+    the import then does, and a row referring to a record that does not exist is quarantined in both."""
+    people, mapping = tmp_path / "people.csv", tmp_path / "plain.yaml"
+    people.write_text("NAME,SEX\nSmith,M\nJones,F\n")
+    mapping.write_text(PLAIN)
+    cli.json("import", str(people), "--mapping", str(mapping), "--json")
+    crimes, victims = tmp_path / "crimes.csv", tmp_path / "victims.yaml"
+    crimes.write_text("REF,VICTIM\nC1,Smith\nC2,Jones\nC3,Nobody\n")
+    victims.write_text(VICTIMS)
+    args = ("import", str(crimes), "--mapping", str(victims), "--json")
+    dry = cli.json(*args, "--dry-run")
+    assert balanced(dry) == {"read": 3, "created": 2, "quarantined": 1}
+    assert dry["links"] == {"created": 2}
+    report = cli.json(*args)
+    assert balanced(report) == {"read": 3, "created": 2, "quarantined": 1}
+    assert report["links"] == {"created": 2}
+    assert cli.json(*args, "--dry-run")["links"] == {"unchanged": 2}
 
 
 def interrupted_after_two_rows(

@@ -245,6 +245,7 @@ def test_an_import_with_each_links_every_subject_and_is_idempotent(db: Database,
     args = ("import", str(source), "--mapping", str(mapping), "--json")
     dry = openrms(db, *args, "--dry-run")
     assert dry["rows"] == {"read": 4, "created": 3, "quarantined": 1}
+    assert dry["links"] == {"created": 3}  # what the import will do with the links, as with the records
     report = openrms(db, *args)
     assert report["rows"] == {"read": 4, "created": 3, "quarantined": 1}
     assert report["records"] == {"intelligence_report": {"created": 3}, "person": {"created": 2}}
@@ -266,6 +267,7 @@ def test_an_import_with_each_links_every_subject_and_is_idempotent(db: Database,
         assert jones is not None and "date_of_birth" not in jones["data"]
         smith = links_of(conn, [rid("person", "P-100")], SCOPE)
         assert len(smith) == 2  # the subject of R1 and of R2: one person, two links
+    assert openrms(db, *args, "--dry-run")["links"] == {"unchanged": 3}
     again = openrms(db, *args)
     assert again["rows"] == {"read": 4, "unchanged": 3, "quarantined": 1}
     assert again["links"] == {"unchanged": 3}

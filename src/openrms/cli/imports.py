@@ -32,10 +32,13 @@ def _summary(report: dict[str, Any]) -> None:
     check = "[green]balanced[/green]" if report["balanced"] else "[red]NOT balanced[/red]"
     table.add_row("read = created + updated + unchanged + quarantined + skipped", check)
     out.print(table)
-    if report["records"]:
-        per_type = Table("entity type", "created", "updated", "unchanged", title="Records")
+    if report["records"] or report["links"]:
+        per_type = Table("entity type", "created", "updated", "unchanged", title="Records and links")
+        kept = ("created", "updated", "unchanged")
         for name, counts in sorted(report["records"].items()):
-            per_type.add_row(name, *(f"{counts.get(k, 0):,}" for k in ("created", "updated", "unchanged")))
+            per_type.add_row(name, *(f"{counts.get(k, 0):,}" for k in kept))
+        if report["links"]:
+            per_type.add_row("[italic]links[/italic]", *(f"{report['links'].get(k, 0):,}" for k in kept))
         out.print(per_type)
     if report["reasons"]:
         reasons = Table("count", "reason (values masked)", title="Top quarantine reasons")

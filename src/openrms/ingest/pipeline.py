@@ -30,7 +30,7 @@ from openrms.ingest.rows import Reader, SourceRow
 from openrms.ingest.runs import Tally
 from openrms.store.checkpoint import background_checkpoints
 from openrms.store.database import Database
-from openrms.store.links import upsert_links, write_prepared_links
+from openrms.store.links import link_statuses, prepare_stored_ends, upsert_links, write_prepared_links
 from openrms.store.records import existing, retract_records, write_prepared
 from openrms.store.tables import import_seen, record
 
@@ -176,6 +176,15 @@ def _exclude(mapped: worker.MappedBatch, missing: set[str]) -> None:
     mapped.prepared_links = [p for i, p in enumerate(mapped.prepared_links) if i in keep_links]
 
 
+def _dry_links(conn: Connection, mapped: worker.MappedBatch, now: dt.datetime) -> list[str]:
+    """What `_write_links` would do with each of the batch's links, writing nothing."""
+    if not mapped.links:
+        return []
+    if mapped.links_ready():
+        return link_statuses(conn, [p for p in mapped.prepared_links if p is not None])
+    return link_statuses(conn, prepare_stored_ends(conn, mapped.links, now, mapped.types))
+
+
 def _write_links(conn: Connection, mapped: worker.MappedBatch, now: dt.datetime) -> list[dict[str, Any]]:
     """The batch's links, as the worker encoded them; `upsert_links` (which checks and encodes them here,
     and raises what it always raised) only when the worker could not."""
@@ -278,8 +287,8 @@ class Importer:
         try:
             with self._mapping(after) as batches:
                 if self.dry_run:
-                    for mapped, _now in batches:
-                        self._count_dry(mapped)
+                    for mapped, now in batches:
+                        self._count_dry(mapped, now)
                         self.progress(len(mapped.rows))
                 else:
                     assert run_id is not None
@@ -430,12 +439,13 @@ class Importer:
                 )
         runs.quarantine_rows(conn, run_id, fresh, now)
 
-    def _count_dry(self, mapped: worker.MappedBatch) -> None:
+    def _count_dry(self, mapped: worker.MappedBatch, now: dt.datetime) -> None:
         with self.db.read() as conn:
             missing = _missing_refs(conn, mapped)
             if missing:
                 _exclude(mapped, missing)
             stored = existing(conn, mapped.prepared.keys())
+            link_statuses = _dry_links(conn, mapped, now)
         statuses = {}
         for rid, prepared in mapped.prepared.items():
             row = stored.get(rid)
@@ -452,6 +462,7 @@ class Importer:
         batch = _tally_rows(mapped, statuses)
         for rid, status in statuses.items():
             batch.add_records(mapped.prepared[rid].entity_type, status)
+        batch.links.update(link_statuses)
         self.tally.merge(batch)
 
     def _mark_seen(self, conn: Connection, run_id: str, record_ids: Any) -> None:

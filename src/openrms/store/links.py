@@ -218,25 +218,17 @@ def write_prepared_links(
     conn: Connection, prepared: Sequence[PreparedLink], now: dt.datetime, *, upsert: bool = True
 ) -> list[dict[str, Any]]:
     """Insert new links; with `upsert`, links already stored get a new version if changed, else nothing."""
-    stored: dict[str, Any] = {}
-    if upsert:
-        wanted = [p.id for p in prepared]
-        for start in range(0, len(wanted), CHUNK):
-            rows = conn.execute(
-                select(link.c.id, link.c.current_version, link.c.content_hash, link.c.deleted).where(
-                    link.c.id.in_(wanted[start : start + CHUNK])
-                )
-            )
-            stored.update({r.id: r for r in rows})
+    stored = _stored_links(conn, [p.id for p in prepared]) if upsert else {}
     fresh: dict[str, PreparedLink] = {}
     outcomes: dict[str, dict[str, Any]] = {}
     for p in prepared:
         old = stored.get(p.id)
+        status = _status(p, old)
         if old is None:
             fresh[p.id] = p
-            outcomes[p.id] = {"id": p.id, "status": "created", "version": 1}
-        elif old.content_hash == p.content_hash and not old.deleted:
-            outcomes[p.id] = {"id": p.id, "status": "unchanged", "version": old.current_version}
+            outcomes[p.id] = {"id": p.id, "status": status, "version": 1}
+        elif status == "unchanged":
+            outcomes[p.id] = {"id": p.id, "status": status, "version": old.current_version}
         else:
             version = old.current_version + 1
             conn.execute(
@@ -262,6 +254,31 @@ def write_prepared_links(
     ]
     links_written(conn, changed, now)
     return [outcomes[p.id] for p in prepared]
+
+
+def _stored_links(conn: Connection, wanted: Sequence[str]) -> dict[str, Any]:
+    stored: dict[str, Any] = {}
+    for start in range(0, len(wanted), CHUNK):
+        rows = conn.execute(
+            select(link.c.id, link.c.current_version, link.c.content_hash, link.c.deleted).where(
+                link.c.id.in_(wanted[start : start + CHUNK])
+            )
+        )
+        stored.update({r.id: r for r in rows})
+    return stored
+
+
+def _status(prepared: PreparedLink, old: Any) -> str:
+    if old is None:
+        return "created"
+    return "unchanged" if old.content_hash == prepared.content_hash and not old.deleted else "updated"
+
+
+def link_statuses(conn: Connection, prepared: Sequence[PreparedLink]) -> list[str]:
+    """What `write_prepared_links` would do with each link (created, updated or unchanged), writing nothing:
+    a dry run's figures."""
+    stored = _stored_links(conn, [p.id for p in prepared])
+    return [_status(p, stored.get(p.id)) for p in prepared]
 
 
 def bulk_write_links(
@@ -308,10 +325,20 @@ def upsert_links(
     e.g. records written in the same transaction by an import.
     """
     now = now or dt.datetime.now(dt.UTC)
+    return write_prepared_links(conn, prepare_stored_ends(conn, items, now, known_types), now)
+
+
+def prepare_stored_ends(
+    conn: Connection,
+    items: Sequence[NewLink],
+    now: dt.datetime,
+    known_types: Mapping[str, str] | None = None,
+) -> list[PreparedLink]:
+    """`prepare_links`, looking up the types of the ends `known_types` does not give."""
     ends = {i.from_id for i in items} | {i.to_id for i in items}
     types = dict(known_types or {})
     types.update(_types_of(conn, ends - types.keys()))
-    return write_prepared_links(conn, prepare_links(items, types, now, conn.dialect.name), now)
+    return prepare_links(items, types, now, conn.dialect.name)
 
 
 def update_link(
