@@ -607,6 +607,20 @@ def test_a_dry_run_counts_the_links_the_import_will_write(cli: Cli, tmp_path: Pa
     assert cli.json(*args, "--dry-run")["links"] == {"unchanged": 2}
 
 
+def test_ids_in_tables_are_whole_in_an_80_column_terminal(cli: Cli, db: Database, tmp_path: Path) -> None:
+    """An id shown in a table is one to paste into the next command: a narrow terminal wraps the other
+    columns, never the ids (they used to come out as "19cb86915c5f47c7…")."""
+    report = cli.json("import", str(CUSTODY), "--mapping", "custody-fixed-width", "--json")
+    [entry, *_] = cli.json("quarantine", "list", "--json")
+    narrow = CliRunner(env={"COLUMNS": "80", "NO_COLOR": "1"})
+    for args in (["quarantine", "list"], ["import", "runs"]):
+        shown = narrow.invoke(app, [*args, "--db", db.url])
+        assert shown.exit_code == 0, shown.output
+        assert max(len(line) for line in shown.stdout.splitlines()) <= 80
+        assert report["run_id"] in shown.stdout, shown.stdout
+    assert entry["id"] in narrow.invoke(app, ["quarantine", "list", "--db", db.url]).stdout
+
+
 def interrupted_after_two_rows(
     db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, head: str, **reader_options: Any
 ) -> tuple[Path, Path]:

@@ -22,7 +22,7 @@ from rich.table import Table
 
 from openrms.access import accounts, authn, passwords
 from openrms.access.model import AGENCY_KINDS, PURPOSES, ROLES, TOKEN_SCOPES
-from openrms.cli.common import DbOption, console, open_db, out, print_json, reported
+from openrms.cli.common import DbOption, console, id_column, open_db, out, print_json, reported
 
 agency_app = typer.Typer(help="Agencies sharing this OpenRMS, and their units.", no_args_is_help=True)
 user_app = typer.Typer(help="User accounts: add, list, passwords, roles, lock-outs.", no_args_is_help=True)
@@ -299,7 +299,15 @@ def token_list(
         print_json(tokens)
         return
     table = Table(
-        "id", "name", "user", "scopes", "purpose", "status", "expires", "last used", title="API tokens"
+        id_column("id"),
+        "name",
+        "user",
+        "scopes",
+        "purpose",
+        "status",
+        "expires",
+        "last used",
+        title="API tokens",
     )
     for t in tokens:
         table.add_row(

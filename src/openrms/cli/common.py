@@ -11,13 +11,24 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Column
 from sqlalchemy.exc import DBAPIError
 
 from openrms.errors import OpenRMSError, RecordInvalid
 from openrms.store.database import Database
+from openrms.store.tables import ID
 
 console = Console(stderr=True)  # messages and progress
 out = Console()  # tables and results
+
+
+def id_column(header: str) -> Column:
+    """A table column of ids, never cut short or wrapped: an id shown is one to paste into the next command
+    (`quarantine show`, `review show`...), and in an 80-column terminal rich would otherwise shorten it to
+    "19cb86915c5f47c7…". The other columns wrap instead."""
+    return Column(header, no_wrap=True, min_width=ID)
+
+
 DbOption = Annotated[
     str | None,
     typer.Option(

@@ -7,7 +7,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from openrms.cli.common import DbOption, console, open_db, out, parse_assignments, print_json, reported
+from openrms.cli.common import (
+    DbOption,
+    console,
+    id_column,
+    open_db,
+    out,
+    parse_assignments,
+    print_json,
+    reported,
+)
 from openrms.cli.reader import reader
 
 TYPES_HELP = "person, vehicle, telephone, email, address or organisation"
@@ -43,7 +52,7 @@ def match_command(
     if not answer["candidates"] and not answer["restricted"]:
         console.print("no candidates: this looks like a new " + entity_type)
         return
-    table = Table("grade", "probability", "master", "record", "title", "why")
+    table = Table("grade", "probability", id_column("master"), id_column("record"), "title", "why")
     for c in answer["candidates"]:
         why = "; ".join(f"{w['comparison']}: {w['level']}" for w in c["why"][:4])
         table.add_row(

@@ -10,9 +10,9 @@ from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
+from rich.table import Column, Table
 
-from openrms.cli.common import DbOption, console, open_db, out, print_json, reported
+from openrms.cli.common import DbOption, console, id_column, open_db, out, print_json, reported
 from openrms.store import migrate
 
 quarantine_app = typer.Typer(
@@ -179,7 +179,7 @@ def _print_runs(items: list[dict[str, Any]], as_json: bool) -> None:
         print_json(items)
         return
     table = Table(
-        "run",
+        id_column("run"),
         "started",
         "mapping",
         "source",
@@ -220,7 +220,13 @@ def quarantine_list(
     if as_json:
         print_json(entries)
         return
-    table = Table("entry", "run", "where", "reasons", title=f"Quarantine ({status})")
+    table = Table(
+        id_column("entry"),
+        id_column("run"),
+        Column("where", overflow="fold"),
+        Column("reasons", overflow="fold"),
+        title=f"Quarantine ({status})",
+    )
     for e in entries:
         table.add_row(e["id"], e["run_id"], e["location"], "\n".join(e["reasons"])[:300])
     out.print(table)

@@ -18,7 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import Connection, select
 
-from openrms.cli.common import DbOption, console, open_db, out, print_json, reported
+from openrms.cli.common import DbOption, console, id_column, open_db, out, print_json, reported
 from openrms.cli.reader import reader
 from openrms.identity import export, judgements, membership, survivorship
 from openrms.store.tables import record
@@ -125,7 +125,9 @@ def master_history(master_id: str, as_json: AsJson = False, db: DbOption = None)
     if as_json:
         print_json(events)
         return
-    table = Table("event", "action", "at", "by", "reason", "records moved", title=f"Master {master_id}")
+    table = Table(
+        id_column("event"), "action", "at", "by", "reason", "records moved", title=f"Master {master_id}"
+    )
     for e in events:
         action = e["action"]
         if e["undoes"]:
@@ -186,7 +188,9 @@ def review_list(
     if as_json:
         print_json(items)
         return
-    table = Table("judgement", "probability", "record a", "record b", "differs in", title="Review queue")
+    table = Table(
+        id_column("judgement"), "probability", "record a", "record b", "differs in", title="Review queue"
+    )
     for item in items:
         a, b = item["records"]["a"], item["records"]["b"]
         probability = "" if item["probability"] is None else f"{item['probability']:.3f}"

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from openrms.cli.common import DbOption, console, open_db, out, print_json, reported
+from openrms.cli.common import DbOption, console, id_column, open_db, out, print_json, reported
 from openrms.cli.reader import reader
 
 Opt = Annotated[str | None, typer.Option(show_default=False)]
@@ -100,7 +100,7 @@ def search_command(
     if not answer["results"]:
         console.print("no results")
         return
-    table = Table("score", "type", "title", "records", "master", "why")
+    table = Table("score", "type", "title", "records", id_column("master"), "why")
     for item in answer["results"]:
         why = "; ".join(f"{w['field']}: {w['rule']}" for w in item["why"][:5])
         table.add_row(
