@@ -735,6 +735,31 @@ def test_api_upload_feed_quarantine_and_discard(client: TestClient, db: Database
     assert len(client.get("/quarantine", params={"status": "discarded"}).json()["items"]) == 5
 
 
+def test_every_open_row_of_a_run_can_be_discarded_at_once(
+    cli: Cli, client: TestClient, tmp_path: Path
+) -> None:
+    """`quarantine discard --run` (and the API's run_id) closes the run's open rows and no others; naming
+    neither a run nor an entry is an error, not a no-op."""
+    first = cli.json("import", str(CUSTODY), "--mapping", "custody-fixed-width", "--json")
+    fixed = fixed_custody_mapping(tmp_path)
+    second = cli.json("import", str(CUSTODY), "--mapping", str(fixed), "--json")  # quarantines 4 again
+    assert cli.fails("quarantine", "discard", "--reason", "bad rows").endswith(
+        "name a run (--run) or quarantine entry ids to discard"
+    )
+    done = cli.run("quarantine", "discard", "--run", first["run_id"], "--reason", "corrected in CMS3")
+    assert "discarded 5 row(s)" in done.stderr
+    still_open = cli.json("quarantine", "list", "--json")
+    assert len(still_open) == 4 and {e["run_id"] for e in still_open} == {second["run_id"]}
+    assert (
+        client.post("/quarantine/discard", json={"reason": "bad rows", "by": "api-test"}).status_code == 400
+    )
+    response = client.post(
+        "/quarantine/discard", json={"run_id": second["run_id"], "reason": "bad rows", "by": "api-test"}
+    )
+    assert response.status_code == 200 and response.json() == {"discarded": 4}
+    assert cli.json("quarantine", "list", "--json") == []
+
+
 def test_api_refuses_bad_mapping_names(client: TestClient) -> None:
     with CUSTODY.open("rb") as f:
         response = client.post(

@@ -262,8 +262,9 @@ def quarantine_retry(
 
 @quarantine_app.command("discard")
 def quarantine_discard(
-    entry_ids: list[str],
     reason: Annotated[str, typer.Option(help="Why (kept with the row)")],
+    entry_ids: Annotated[list[str] | None, typer.Argument(help="Entries (default: all of --run)")] = None,
+    run: Annotated[str | None, typer.Option(help="Discard every open row of this run")] = None,
     by: str = "import",
     db: DbOption = None,
 ) -> None:
@@ -271,5 +272,5 @@ def quarantine_discard(
     from openrms.ingest.service import discard
 
     with reported():
-        count = discard(open_db(db), entry_ids, by=by, reason=reason)
+        count = discard(open_db(db), entry_ids or None, run_id=run, by=by, reason=reason)
     console.print(f"discarded {count} row(s)")

@@ -167,8 +167,16 @@ def _retry_mapping(explicit: str | Path | None, entry: Any) -> Any:
         return mapping
 
 
-def discard(db: Database, entry_ids: list[str], *, by: str, reason: str) -> int:
+def discard(
+    db: Database, entry_ids: list[str] | None = None, *, run_id: str | None = None, by: str, reason: str
+) -> int:
+    """Close open rows that should not be imported: the entries named, or every open row of `run_id` (of
+    those named, with both). They stay on record with who discarded them and why."""
+    if not run_id and not entry_ids:
+        raise BadRequest("name a run (--run) or quarantine entry ids to discard")
     if not reason or len(reason) < 3:
         raise BadRequest("say why the rows are discarded (--reason)")
     with db.write() as conn:
-        return runs.close_entries(conn, entry_ids, "discarded", by, reason, dt.datetime.now(dt.UTC))
+        if run_id:
+            entry_ids = [e.id for e in runs.open_entries(conn, run_id=run_id, entry_ids=entry_ids or None)]
+        return runs.close_entries(conn, entry_ids or [], "discarded", by, reason, dt.datetime.now(dt.UTC))

@@ -172,11 +172,13 @@ def retry(body: Retry, db: Db) -> dict[str, Any]:
 
 class Discard(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    entry_ids: list[str] = Field(min_length=1)
+    entry_ids: list[str] | None = Field(None, description="Entries to discard (default: all of run_id)")
+    run_id: str | None = Field(None, description="Discard every open row of this run")
     reason: str = Field(min_length=3)
     by: str
 
 
 @router.post("/quarantine/discard", summary="Close rows that should not be imported (kept with the reason)")
 def discard(body: Discard, db: Db) -> dict[str, Any]:
-    return {"discarded": service.discard(db, body.entry_ids, by=body.by, reason=body.reason)}
+    discarded = service.discard(db, body.entry_ids, run_id=body.run_id, by=body.by, reason=body.reason)
+    return {"discarded": discarded}
