@@ -140,7 +140,7 @@ def test_newcomer_imports_the_custody_export_and_works_the_quarantine(
     for where, reason in [
         ("line 8", "custody.disposal: 'REM' (from DISPOSAL) is not in translation table 'disposals'"),
         ("line 15", "custody.arrested_at: '31022019 2315' (from ARRESTED) is not a real date and time"),
-        ("line 22", "detainee.pnc_id: PNC ID check letter should be 'G' for 2003/0345678, not 'H'"),
+        ("line 22", "detainee.pnc_id: PNC ID check letter should be 'G' for '2003/0345678', not 'H'"),
         ("line 29", "unreadable: line is 97 characters; the layout needs 206"),
         ("line 36", "custody.released_at: released before the relevant time"),
     ]:

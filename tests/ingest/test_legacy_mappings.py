@@ -39,7 +39,7 @@ CUSTODY_BAD = {
         "custody.arrested_at: '31022019 2315' (from ARRESTED) is not a real date and time "
         "(day is out of range for month)"
     ],
-    "line 22": ["detainee.pnc_id: PNC ID check letter should be 'G' for 2003/0345678, not 'H'"],
+    "line 22": ["detainee.pnc_id: PNC ID check letter should be 'G' for '2003/0345678', not 'H'"],
     "line 29": ["unreadable: line is 97 characters; the layout needs 206"],
     "line 36": ["custody.released_at: released before the relevant time"],
 }

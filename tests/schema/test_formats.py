@@ -212,19 +212,19 @@ INVALID = [
     (normalise_pnc_id, "1850/0123456F", r"year 1850; expected a year from 1900 to 2099"),
     (normalise_pnc_id, "2001/F", r"no serial number after the '/'"),
     (normalise_pnc_id, "2001/12345678F", r"serial of 8 digits; expected at most 7"),
-    (normalise_pnc_id, "2001/0123456", r"no check letter; expected 2001/0123456F"),
-    (normalise_pnc_id, "2001/0123456Q", r"PNC ID check letter should be 'F' for 2001/0123456, not 'Q'"),
-    (normalise_pnc_id, "01/123456i", r"should be 'F' for 2001/0123456, not 'I'"),
+    (normalise_pnc_id, "2001/0123456", r"no check letter; expected '2001/0123456F'"),
+    (normalise_pnc_id, "2001/0123456Q", r"PNC ID check letter should be 'F' for '2001/0123456', not 'Q'"),
+    (normalise_pnc_id, "01/123456i", r"should be 'F' for '2001/0123456', not 'I'"),
     (normalise_pnc_id, "2001/01234-56F", r"year, '/', serial digits and one check letter"),
     (normalise_pnc_id, "２００１/0123456F", r"contains '２', which is not a plain letter or digit"),
     # CRO number
     (normalise_cro_number, "", r"CRO number is empty"),
-    (normalise_cro_number, "123456/95", r"no check letter; expected 123456/95K"),
-    (normalise_cro_number, "123456/95A", r"check letter should be 'K' for 123456/95, not 'A'"),
+    (normalise_cro_number, "123456/95", r"no check letter; expected '123456/95K'"),
+    (normalise_cro_number, "123456/95A", r"check letter should be 'K' for '123456/95', not 'A'"),
     (normalise_cro_number, "1234567/95K", r"1-6 serial digits, '/', 2-digit year"),
     (normalise_cro_number, "123456/1995K", r"2-digit year"),
-    (normalise_cro_number, "SF 95/123456", r"no check letter; expected SF 95/123456K"),
-    (normalise_cro_number, "SF 95/123456A", r"should be 'K' for SF 95/123456, not 'A'"),
+    (normalise_cro_number, "SF 95/123456", r"no check letter; expected 'SF 95/123456K'"),
+    (normalise_cro_number, "SF 95/123456A", r"should be 'K' for 'SF 95/123456', not 'A'"),
     (normalise_cro_number, "SF 1995/123456K", r"fingerprint-only CRO number 'SF1995/123456K'"),
     # NI number
     (
@@ -382,7 +382,7 @@ def test_pnc_id_built_with_its_check_letter_validates(year: int, serial: int) ->
 def test_pnc_id_with_any_other_letter_fails(year: int, serial: int, letter: str) -> None:
     right = pnc_check_letter(year, serial)
     assume(letter != right)
-    with pytest.raises(FormatError, match=f"should be '{right}' for {year}/{serial:07d}, not '{letter}'"):
+    with pytest.raises(FormatError, match=f"should be '{right}' for '{year}/{serial:07d}', not '{letter}'"):
         normalise_pnc_id(f"{year}/{serial:07d}{letter}")
 
 

@@ -171,9 +171,9 @@ def normalise_pnc_id(value: str) -> str:
     expected = pnc_check_letter(year, serial)
     canonical = f"{year:04d}/{serial:07d}"
     if not letter:
-        raise FormatError(f"PNC ID {shown} has no check letter; expected {canonical}{expected}")
+        raise FormatError(f"PNC ID {shown} has no check letter; expected {canonical + expected!r}")
     if letter != expected:
-        raise FormatError(f"PNC ID check letter should be {expected!r} for {canonical}, not {letter!r}")
+        raise FormatError(f"PNC ID check letter should be {expected!r} for {canonical!r}, not {letter!r}")
     return canonical + letter
 
 
@@ -199,9 +199,9 @@ def cro_check_letter(year2: int, serial: int) -> str:
 def _cro_letter(shown: str, canonical: str, year2: int, serial: int, letter: str) -> str:
     expected = cro_check_letter(year2, serial)
     if not letter:
-        raise FormatError(f"CRO number {shown} has no check letter; expected {canonical}{expected}")
+        raise FormatError(f"CRO number {shown} has no check letter; expected {canonical + expected!r}")
     if letter != expected:
-        raise FormatError(f"CRO number check letter should be {expected!r} for {canonical}, not {letter!r}")
+        raise FormatError(f"CRO number check letter should be {expected!r} for {canonical!r}, not {letter!r}")
     return letter
 
 
