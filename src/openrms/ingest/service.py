@@ -134,7 +134,7 @@ def retry_quarantine(
             db,
             MemoryReader(rows),
             mapping,
-            source=f"run {first.run_id}: quarantine retry",
+            source=f"retry of run {first.run_id}",  # fits the 40 characters `import runs` shows
             digest=uuid.uuid4().hex,
             agency=first.agency,
             source_system=first.source_system,
