@@ -206,6 +206,7 @@ def test_mapping_errors_of_each_point_at_their_line() -> None:
           - {type: ASSOCIATE_OF, from: three, to: four}
           - {type: SUSPECT, from: three, to: case, key: "{$item}"}
           - {type: SUSPECT, from: one, to: case, key: "{ref}/{$item}"}
+          - {type: OCCURRED_AT, from: case, to: {lookup: {entity: address, key: "{x}"}}, key: "{@three}"}
         """
     ) == [
         "line 3: $item is the number of an item of `each`; this record or link has no `each`",
@@ -216,6 +217,7 @@ def test_mapping_errors_of_each_point_at_their_line() -> None:
         "line 9: a ASSOCIATE_OF link between 'three' and 'four', both records with `each`, would not say "
         "which item goes with which; link each of them to a record of the row instead",
         "line 11: $item is the number of an item of `each`; this record or link has no `each`",
+        "line 12: {@three}: 'three' is a record with `each`, one per item; only a link to it can use its key",
     ]
 
 

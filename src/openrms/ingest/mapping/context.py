@@ -35,6 +35,7 @@ class Build:
         # a name starting with "/" in the row around it.
         self.each: str | None = None
         self.repeated: dict[str, str] = {}  # the records with `each`: name -> repeated part
+        self.repeated_end: str | None = None  # while a link to a record with `each` is compiled: that record
         self.codelists: dict[str, dict[str, str]] = {}  # list -> {CODE or LABEL upper-cased: code}
 
     def problem(self, line: int, message: str) -> None:
@@ -93,6 +94,13 @@ class Build:
             )
             return False
         if self.is_record_key(name, scope):
+            if name[1:] in self.repeated and name[1:] != self.repeated_end:
+                self.problem(
+                    line,
+                    f"{{{name}}}: {name[1:]!r} is a record with `each`, one per item; only a link to it "
+                    "can use its key",
+                )
+                return False
             return True
         if name == ITEM:
             return True  # given with each item, not by the pipeline

@@ -70,7 +70,8 @@ def _link(node: LDict, b: Build, reg: Any, entities: dict[str, str]) -> Link | N
             "would not say which item goes with which; link each of them to a record of the row instead",
         )
     # A link to a record with `each` is made once per item, and reads that item as the record does.
-    b.each = b.repeated.get(repeated[0]) if len(repeated) == 1 else None
+    b.repeated_end = repeated[0] if len(repeated) == 1 else None
+    b.each = b.repeated.get(b.repeated_end) if b.repeated_end else None
     ends = []
     for side in ("from", "to"):
         end, entity = _end(node, side, b, reg, entities)
@@ -92,7 +93,7 @@ def _link(node: LDict, b: Build, reg: Any, entities: dict[str, str]) -> Link | N
         compile_expression(node[k], node.line_of(k), b, path=f"{link_type}.{k}") if k in node else None
         for k in ("valid_from", "valid_to")
     ]
-    b.each = None
+    b.each = b.repeated_end = None
     if ltype is None or None in ends or ("key" in node and key is None) or len(repeated) > 1:
         return None
     each_end = repeated[0] if repeated else None
