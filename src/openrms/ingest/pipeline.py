@@ -30,7 +30,7 @@ from openrms.ingest.rows import Reader, SourceRow
 from openrms.ingest.runs import Tally
 from openrms.store.checkpoint import background_checkpoints
 from openrms.store.database import Database
-from openrms.store.links import link_statuses, prepare_stored_ends, upsert_links, write_prepared_links
+from openrms.store.links import PreparedLink, link_statuses, prepare_stored_ends, write_prepared_links
 from openrms.store.records import existing, retract_records, write_prepared
 from openrms.store.tables import import_seen, record
 
@@ -176,24 +176,23 @@ def _exclude(mapped: worker.MappedBatch, missing: set[str]) -> None:
     mapped.prepared_links = [p for i, p in enumerate(mapped.prepared_links) if i in keep_links]
 
 
-def _dry_links(conn: Connection, mapped: worker.MappedBatch, now: dt.datetime) -> list[str]:
-    """What `_write_links` would do with each of the batch's links, writing nothing."""
+def _prepared_links(conn: Connection, mapped: worker.MappedBatch, now: dt.datetime) -> list[PreparedLink]:
+    """The batch's links as the worker encoded them; checked and encoded here (raising what `upsert_links`
+    always raised) only when the worker could not."""
     if not mapped.links:
         return []
     if mapped.links_ready():
-        return link_statuses(conn, [p for p in mapped.prepared_links if p is not None])
-    return link_statuses(conn, prepare_stored_ends(conn, mapped.links, now, mapped.types))
+        return [p for p in mapped.prepared_links if p is not None]
+    return prepare_stored_ends(conn, mapped.links, now, mapped.types)
+
+
+def _dry_links(conn: Connection, mapped: worker.MappedBatch, now: dt.datetime) -> list[str]:
+    """What `_write_links` would do with each of the batch's links, writing nothing."""
+    return link_statuses(conn, _prepared_links(conn, mapped, now))
 
 
 def _write_links(conn: Connection, mapped: worker.MappedBatch, now: dt.datetime) -> list[dict[str, Any]]:
-    """The batch's links, as the worker encoded them; `upsert_links` (which checks and encodes them here,
-    and raises what it always raised) only when the worker could not."""
-    if not mapped.links:
-        return []
-    if mapped.links_ready():
-        ready = [p for p in mapped.prepared_links if p is not None]
-        return write_prepared_links(conn, ready, now)
-    return upsert_links(conn, mapped.links, now, known_types=mapped.types)
+    return write_prepared_links(conn, _prepared_links(conn, mapped, now), now)
 
 
 def _tally_rows(mapped: worker.MappedBatch, statuses: dict[str, str]) -> Tally:

@@ -332,7 +332,7 @@ class Mapping:
             if link.repeated is not None:  # once per item of that record, reading the item as it does
                 for instance, view, item_context in instances.get(link.repeated, ()):
                     item_scope = _Scope(item_context, out.records, (link.repeated, instance))
-                    self._map_link(link, view, item_context, item_scope, out, (link.repeated, instance))
+                    self._map_link(link, view, item_context, item_scope, out)
                 continue
             scope = scope or _Scope(context, out.records)
             self._map_link(link, row, context, scope, out)
@@ -344,10 +344,10 @@ class Mapping:
         context: Any,
         scope: _Scope,
         out: MappedRow,
-        instance: tuple[str, str] | None = None,
     ) -> None:
         records, reasons = out.records, out.reasons
         source, target = link.source, link.target
+        instance = scope.instance  # a link made once per item: that item's record stands for its record
         if instance is not None:
             source = instance[1] if source == instance[0] else source
             target = instance[1] if target == instance[0] else target
