@@ -67,13 +67,19 @@ def current_subject(request: Request) -> Subject:
     return _authenticate(request)
 
 
-def policy(request: Request) -> Policy:
-    """The caller's policy for this request: subject, purpose and the agreements in force now. Reading
-    data needs a declared purpose (header, token or session)."""
-    subject = _authenticate(request)
+def with_declared_purpose(subject: Subject) -> Subject:
+    """The subject, if they have declared why they are reading: personal data is disclosed to no one
+    without a purpose on the audit trail."""
     if subject.purpose is None:
         known = ", ".join(PURPOSES)
         raise BadRequest(f"declare your purpose of access: send {PURPOSE_HEADER} with one of {known}")
+    return subject
+
+
+def policy(request: Request) -> Policy:
+    """The caller's policy for this request: subject, purpose and the agreements in force now. Reading
+    data needs a declared purpose (header, token or session)."""
+    subject = with_declared_purpose(_authenticate(request))
     with request.app.state.db.read() as conn:
         return Policy.load(conn, subject, dt.datetime.now(dt.UTC))
 

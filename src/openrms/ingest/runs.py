@@ -191,13 +191,20 @@ def _run_view(row: Any) -> dict[str, Any]:
     }
 
 
-def list_runs(conn: Connection, limit: int = 50) -> list[dict[str, Any]]:
-    rows = conn.execute(select(import_run).order_by(import_run.c.started_at.desc()).limit(limit))
-    return [_run_view(r) for r in rows]
+def _of_agency(query: Any, agency: str | None) -> Any:
+    """`query` (which reads import_run) narrowed to one agency's runs. The API and the web pages pass the
+    caller's agency, so another agency's runs and quarantined rows answer as missing ones do; the command
+    line, run by the server's operators, passes None and sees every agency's."""
+    return query if agency is None else query.where(import_run.c.agency == agency)
 
 
-def get_run(conn: Connection, run_id: str) -> dict[str, Any]:
-    row = conn.execute(select(import_run).where(import_run.c.id == run_id)).first()
+def list_runs(conn: Connection, limit: int = 50, *, agency: str | None = None) -> list[dict[str, Any]]:
+    query = select(import_run).order_by(import_run.c.started_at.desc()).limit(limit)
+    return [_run_view(r) for r in conn.execute(_of_agency(query, agency))]
+
+
+def get_run(conn: Connection, run_id: str, *, agency: str | None = None) -> dict[str, Any]:
+    row = conn.execute(_of_agency(select(import_run).where(import_run.c.id == run_id), agency)).first()
     if row is None:
         raise NotFound(f"no import run {run_id}")
     view = _run_view(row)
@@ -236,6 +243,7 @@ def list_quarantine(
     status: str | None = "open",
     limit: int = 100,
     after: str | None = None,
+    agency: str | None = None,
 ) -> list[dict[str, Any]]:
     conditions = []
     if run_id:
@@ -246,12 +254,19 @@ def list_quarantine(
         conditions.append(quarantine.c.status == status)
     if after:
         conditions.append(quarantine.c.id > after)
-    rows = conn.execute(select(quarantine).where(and_(*conditions)).order_by(quarantine.c.id).limit(limit))
-    return [_entry_view(r, full=False) for r in rows]
+    query = select(quarantine).where(and_(*conditions)).order_by(quarantine.c.id).limit(limit)
+    if agency is not None:
+        query = _of_agency(query.join(import_run, import_run.c.id == quarantine.c.run_id), agency)
+    return [_entry_view(r, full=False) for r in conn.execute(query)]
 
 
-def get_entry(conn: Connection, entry_id: str) -> dict[str, Any]:
-    row = conn.execute(select(quarantine).where(quarantine.c.id == entry_id)).first()
+def get_entry(conn: Connection, entry_id: str, *, agency: str | None = None) -> dict[str, Any]:
+    query = (
+        select(quarantine)
+        .join(import_run, import_run.c.id == quarantine.c.run_id)
+        .where(quarantine.c.id == entry_id)
+    )
+    row = conn.execute(_of_agency(query, agency)).first()
     if row is None:
         raise NotFound(f"no quarantine entry {entry_id}")
     return _entry_view(row, full=True)
@@ -276,9 +291,13 @@ def update_reasons(conn: Connection, entry_id: str, reasons: list[str]) -> None:
 
 
 def open_entries(
-    conn: Connection, *, run_id: str | None = None, entry_ids: list[str] | None = None
+    conn: Connection,
+    *,
+    run_id: str | None = None,
+    entry_ids: list[str] | None = None,
+    agency: str | None = None,
 ) -> list[Any]:
-    """Open quarantine rows to retry, with their run's mapping and target."""
+    """Open quarantine rows to retry or discard, with their run's mapping and target."""
     query = (
         select(
             quarantine,
@@ -295,4 +314,5 @@ def open_entries(
         query = query.where(quarantine.c.run_id == run_id)
     if entry_ids:
         query = query.where(quarantine.c.id.in_(entry_ids))
+    query = _of_agency(query, agency)
     return list(conn.execute(query.order_by(quarantine.c.run_id, quarantine.c.row_number)))

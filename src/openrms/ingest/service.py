@@ -109,15 +109,18 @@ def retry_quarantine(
     entry_ids: list[str] | None = None,
     mapping_ref: str | Path | None = None,
     recorded_by: str = "import",
+    agency: str | None = None,
 ) -> dict[str, Any]:
     """Re-map open quarantined rows (after fixing the mapping or a code table). Each entry is resolved, or
     keeps its row with fresh reasons. Rows keep their numbers and file, so keys built from `$row`, `$file`
     or `$line` come out as they would have. Rows that could not be parsed need the source fixed and
-    re-imported."""
+    re-imported. With `agency`, only that agency's runs are touched (see `runs.open_entries`)."""
     if not run_id and not entry_ids:
         raise BadRequest("name a run (--run) or quarantine entry ids to retry")
     with db.read() as conn:
-        entries = runs.open_entries(conn, run_id=run_id, entry_ids=entry_ids)
+        if run_id:
+            runs.get_run(conn, run_id, agency=agency)  # an unknown run is an error, not "0 retried"
+        entries = runs.open_entries(conn, run_id=run_id, entry_ids=entry_ids, agency=agency)
     summary: dict[str, Any] = {"retried": 0, "resolved": 0, "still_open": 0, "unparsed": 0, "runs": []}
     by_run: dict[str, list[Any]] = {}
     for entry in entries:
@@ -168,15 +171,24 @@ def _retry_mapping(explicit: str | Path | None, entry: Any) -> Any:
 
 
 def discard(
-    db: Database, entry_ids: list[str] | None = None, *, run_id: str | None = None, by: str, reason: str
+    db: Database,
+    entry_ids: list[str] | None = None,
+    *,
+    run_id: str | None = None,
+    by: str,
+    reason: str,
+    agency: str | None = None,
 ) -> int:
     """Close open rows that should not be imported: the entries named, or every open row of `run_id` (of
-    those named, with both). They stay on record with who discarded them and why."""
+    those named, with both), of `agency`'s runs if given. They stay on record with who discarded them and
+    why."""
     if not run_id and not entry_ids:
         raise BadRequest("name a run (--run) or quarantine entry ids to discard")
     if not reason or len(reason) < 3:
         raise BadRequest("say why the rows are discarded (--reason)")
     with db.write() as conn:
         if run_id:
-            entry_ids = [e.id for e in runs.open_entries(conn, run_id=run_id, entry_ids=entry_ids or None)]
-        return runs.close_entries(conn, entry_ids or [], "discarded", by, reason, dt.datetime.now(dt.UTC))
+            runs.get_run(conn, run_id, agency=agency)  # an unknown run is an error, not "0 discarded"
+        chosen = runs.open_entries(conn, run_id=run_id, entry_ids=entry_ids or None, agency=agency)
+        closed = [e.id for e in chosen]
+        return runs.close_entries(conn, closed, "discarded", by, reason, dt.datetime.now(dt.UTC))

@@ -43,7 +43,7 @@ router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
 Scope = Annotated[ReadScope, Depends(web.page_scope)]
 
 RUNS_PER_PAGE = 25
-RUNS_FETCHED = 1000  # the newest runs looked at for the list (of every agency, before keeping our own)
+RUNS_FETCHED = 1000  # the newest of the agency's runs the list pages through
 ROWS_PER_PAGE = 50
 ENTRIES_PER_PAGE = 50
 STATUSES = ("open", "resolved", "discarded", "all")
@@ -79,9 +79,7 @@ def _imported(run: dict[str, Any]) -> int:
 def _own_run(request: Request, subject: Subject, run_id: str) -> dict[str, Any]:
     """The run, if it is the caller's agency's; another agency's answers like a missing one."""
     with web.database(request).read() as conn:
-        run = runs.get_run(conn, run_id)
-    if run["agency"] != subject.agency:
-        raise NotFound(f"no import run {run_id}")
+        run = runs.get_run(conn, run_id, agency=subject.agency)
     run["imported"] = _imported(run)
     run["source_name"] = Path(run["source"]).name or run["source"]
     return run
@@ -89,7 +87,7 @@ def _own_run(request: Request, subject: Subject, run_id: str) -> dict[str, Any]:
 
 def _imports_context(request: Request, subject: Subject, page: int, **extra: Any) -> dict[str, Any]:
     with web.database(request).read() as conn:
-        found = [r for r in runs.list_runs(conn, RUNS_FETCHED) if r["agency"] == subject.agency]
+        found = runs.list_runs(conn, RUNS_FETCHED, agency=subject.agency)
     pages = max(1, -(-len(found) // RUNS_PER_PAGE))
     page = min(max(1, page), pages)
     shown = found[(page - 1) * RUNS_PER_PAGE : page * RUNS_PER_PAGE]
@@ -188,7 +186,9 @@ def _reason_parts(reason: str) -> dict[str, str]:
     return {"field": "", "problem": reason}
 
 
-def _rows_page(request: Request, run_id: str, status: str, after: str | None) -> list[dict[str, Any]]:
+def _rows_page(
+    request: Request, agency: str, run_id: str, status: str, after: str | None
+) -> list[dict[str, Any]]:
     with web.database(request).read() as conn:
         rows = runs.list_quarantine(
             conn,
@@ -196,6 +196,7 @@ def _rows_page(request: Request, run_id: str, status: str, after: str | None) ->
             status=None if status == "all" else status,
             limit=ROWS_PER_PAGE + 1,
             after=after,
+            agency=agency,
         )
     for row in rows:
         row["problems"] = [_reason_parts(r) for r in row["reasons"]]
@@ -213,7 +214,7 @@ def run_page(
     if after is not None and not _ID.match(after):
         raise BadRequest("after must be the id of a quarantined row (letters a-f and digits)")
     run = _own_run(request, subject, run_id)
-    rows = _rows_page(request, run_id, status, after)
+    rows = _rows_page(request, subject.agency, run_id, status, after)
     more = len(rows) > ROWS_PER_PAGE
     rows = rows[:ROWS_PER_PAGE]
     audited(request, "quarantine-read", (), {"run": run_id, "status": status, "returned": len(rows)})
@@ -236,7 +237,7 @@ def row_page(request: Request, run_id: str, entry_id: str, scope: Scope) -> Resp
     subject = _allowed(scope, "import")
     run = _own_run(request, subject, run_id)
     with web.database(request).read() as conn:
-        entry = runs.get_entry(conn, entry_id)
+        entry = runs.get_entry(conn, entry_id, agency=subject.agency)
     if entry["run_id"] != run_id:
         raise NotFound(f"no quarantine entry {entry_id} in run {run_id}")
     entry["problems"] = [_reason_parts(r) for r in entry["reasons"]]

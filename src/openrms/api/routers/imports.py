@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
 from openrms.access.model import Subject
-from openrms.api.deps import current_subject, database
+from openrms.api.deps import current_subject, database, with_declared_purpose
 from openrms.api.guard import audited, require
 from openrms.errors import BadRequest, Forbidden
 from openrms.ingest import runs, service
@@ -124,31 +124,53 @@ def push(mapping: str, body: FeedPush, request: Request, db: Db, subject: Import
     return report.as_dict()
 
 
-@router.get("/imports", summary="Import runs, newest first, with their reconciliation")
-def list_runs(db: Db, limit: int = 50) -> dict[str, Any]:
+@router.get("/imports", summary="Your agency's import runs, newest first, with their reconciliation")
+def list_runs(db: Db, subject: Importer, limit: int = 50) -> dict[str, Any]:
     with db.read() as conn:
-        return {"items": runs.list_runs(conn, limit)}
+        return {"items": runs.list_runs(conn, min(max(limit, 1), 500), agency=subject.agency)}
 
 
-@router.get("/imports/{run_id}", summary="One import run")
-def get_run(run_id: str, db: Db) -> dict[str, Any]:
+@router.get("/imports/{run_id}", summary="One of your agency's import runs")
+def get_run(run_id: str, db: Db, subject: Importer) -> dict[str, Any]:
     with db.read() as conn:
-        return runs.get_run(conn, run_id)
+        return runs.get_run(conn, run_id, agency=subject.agency)
 
 
-@router.get("/quarantine", summary="Quarantined rows")
+def _quarantine_reader(subject: Importer) -> Subject:
+    """Quarantined rows are raw source rows, personal data included: reading them needs a purpose, as
+    reading records does, and each read is audited."""
+    return with_declared_purpose(subject)
+
+
+QuarantineReader = Annotated[Subject, Depends(_quarantine_reader)]
+
+
+@router.get("/quarantine", summary="Your agency's quarantined rows")
 def list_quarantine(
-    db: Db, run_id: str | None = None, status: str = "open", limit: int = 100, after: str | None = None
+    request: Request,
+    db: Db,
+    subject: QuarantineReader,
+    run_id: str | None = None,
+    status: str = "open",
+    limit: int = 100,
+    after: str | None = None,
 ) -> dict[str, Any]:
+    limit = min(max(limit, 1), 500)
     with db.read() as conn:
-        items = runs.list_quarantine(conn, run_id=run_id, status=status, limit=min(limit, 500), after=after)
-    return {"items": items, "next_after": items[-1]["id"] if len(items) == min(limit, 500) else None}
+        items = runs.list_quarantine(
+            conn, run_id=run_id, status=status, limit=limit, after=after, agency=subject.agency
+        )
+    detail = {"run": run_id, "status": status, "returned": len(items)}
+    audited(request, "quarantine-read", (), detail)
+    return {"items": items, "next_after": items[-1]["id"] if len(items) == limit else None}
 
 
 @router.get("/quarantine/{entry_id}", summary="One quarantined row with its raw content and reasons")
-def get_entry(entry_id: str, db: Db) -> dict[str, Any]:
+def get_entry(entry_id: str, request: Request, db: Db, subject: QuarantineReader) -> dict[str, Any]:
     with db.read() as conn:
-        return runs.get_entry(conn, entry_id)
+        entry = runs.get_entry(conn, entry_id, agency=subject.agency)
+    audited(request, "quarantine-read", (), {"run": entry["run_id"], "entry": entry_id})
+    return entry
 
 
 class Retry(BaseModel):
@@ -160,14 +182,18 @@ class Retry(BaseModel):
 
 
 @router.post("/quarantine/retry", summary="Re-map open rows after fixing the mapping or a code table")
-def retry(body: Retry, db: Db) -> dict[str, Any]:
-    return service.retry_quarantine(
+def retry(body: Retry, request: Request, db: Db, subject: Importer) -> dict[str, Any]:
+    summary = service.retry_quarantine(
         db,
         run_id=body.run_id,
         entry_ids=body.entry_ids,
         mapping_ref=_builtin(body.mapping) if body.mapping is not None else None,
         recorded_by=body.recorded_by,
+        agency=subject.agency,
     )
+    detail = {"run": body.run_id, "entries": len(body.entry_ids or []), "retried": summary["retried"]}
+    audited(request, "quarantine-retry", (), detail)
+    return summary
 
 
 class Discard(BaseModel):
@@ -175,10 +201,18 @@ class Discard(BaseModel):
     entry_ids: list[str] | None = Field(None, description="Entries to discard (default: all of run_id)")
     run_id: str | None = Field(None, description="Discard every open row of this run")
     reason: str = Field(min_length=3)
-    by: str
+    by: str | None = Field(None, description="Who discarded them (default: you)")
 
 
 @router.post("/quarantine/discard", summary="Close rows that should not be imported (kept with the reason)")
-def discard(body: Discard, db: Db) -> dict[str, Any]:
-    discarded = service.discard(db, body.entry_ids, run_id=body.run_id, by=body.by, reason=body.reason)
+def discard(body: Discard, request: Request, db: Db, subject: Importer) -> dict[str, Any]:
+    discarded = service.discard(
+        db,
+        body.entry_ids,
+        run_id=body.run_id,
+        by=body.by or subject.username,
+        reason=body.reason,
+        agency=subject.agency,
+    )
+    audited(request, "quarantine-discard", (), {"run": body.run_id, "discarded": discarded})
     return {"discarded": discarded}
