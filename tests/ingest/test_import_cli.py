@@ -830,6 +830,59 @@ def test_api_rows_of_an_uploaded_mapping_can_be_retried(client: TestClient) -> N
     assert response.json()["retried"] == 1
 
 
+BY_FILE = """\
+name: police-uk
+source: {format: csv}
+agency: WYP
+source_system: PLAIN
+translations:
+  sexes: {M: M, F: F}
+records:
+  p:
+    entity: person
+    key: "{$file}/{$line}"
+    fields: {surname: NAME, gender: {from: SEX, translate: sexes}}
+"""
+
+
+def test_an_uploaded_mapping_and_file_are_shown_by_name_and_retried_with_corrected_yaml(
+    client: TestClient,
+) -> None:
+    """An upload's run names its file and its mapping's `name:` (a scratch path told the user nothing), even
+    when that name is a built-in's: its retry re-maps with the uploaded text, not the built-in. A retry may
+    send corrected YAML; keys built from `$file` come out as the upload's, so nothing is duplicated."""
+    people = b"NAME,SEX\nSmith,M\nJones,Q\nBrown,F\n"
+    response = client.post("/imports", files={"file": ("people.csv", people)}, data={"mapping_yaml": BY_FILE})
+    report = response.json()
+    assert balanced(report) == {"read": 3, "created": 2, "quarantined": 1}
+    run = client.get(f"/imports/{report['run_id']}").json()
+    assert (run["source"], run["mapping"]) == ("people.csv", "uploaded: police-uk")
+
+    still = client.post("/quarantine/retry", json={"run_id": report["run_id"]}).json()
+    assert (still["retried"], still["still_open"]) == (1, 1)  # the uploaded text, not the police-uk built-in
+    fixed = BY_FILE.replace("{M: M, F: F}", "{M: M, F: F, Q: U}")
+    both = {"run_id": report["run_id"], "mapping": "police-uk", "mapping_yaml": fixed}
+    response = client.post("/quarantine/retry", json=both)
+    assert response.status_code == 400 and "exactly one of" in response.json()["detail"]
+    done = client.post("/quarantine/retry", json={"run_id": report["run_id"], "mapping_yaml": fixed})
+    assert done.status_code == 200, done.text
+    assert (done.json()["retried"], done.json()["resolved"]) == (1, 1)
+    again = client.post(
+        "/imports", files={"file": ("people.csv", people)}, data={"mapping_yaml": fixed}
+    ).json()
+    assert balanced(again) == {"read": 3, "unchanged": 3}
+    bad = client.post("/quarantine/retry", json={"run_id": report["run_id"], "mapping_yaml": "records: ["})
+    assert bad.status_code == 400 and "mapping_yaml" in bad.json()["detail"]
+
+
+def test_an_upload_named_dot_dot_is_imported_as_upload(client: TestClient) -> None:
+    response = client.post(
+        "/imports", files={"file": ("..", b"NAME,SEX\nSmith,M\n")}, data={"mapping_yaml": PLAIN}
+    )
+    assert response.status_code == 200, response.text
+    assert client.get(f"/imports/{response.json()['run_id']}").json()["source"] == "upload"
+
+
 def test_quarantine_show_of_an_unknown_entry_and_row_numbers(cli: Cli, db: Database) -> None:
     cli.json("import", str(CUSTODY), "--mapping", "custody-fixed-width", "--json")
     [entry] = [e for e in cli.json("quarantine", "list", "--json") if e["location"] == "line 36"]

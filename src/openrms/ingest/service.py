@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import openrms.identity.hooks  # imported records join the master index as they are written
 import openrms.search.hooks  # noqa: F401  (... and are findable the moment their batch commits)
 from openrms.errors import BadRequest
 from openrms.ingest import runs
+from openrms.ingest.mapping import Mapping as ImportMapping
 from openrms.ingest.mapping import MappingError, load_mapping, parse_mapping
 from openrms.ingest.memory import MemoryReader
 from openrms.ingest.pipeline import Importer, ImportReport, Progress, source_digest
@@ -20,8 +23,24 @@ from openrms.ingest.readers import open_reader
 from openrms.ingest.rows import Reader, SourceRow
 from openrms.store.database import Database
 
+UPLOADED = "uploaded: "  # how a run names a mapping sent as text: "uploaded: " and the mapping's `name:`
 
-def _prepare_mapping(ref: str | Path, agency: str | None, source_system: str | None) -> Any:
+MappingRef = str | Path | ImportMapping  # a mapping file, a built-in's name, or one already parsed
+
+
+def uploaded_mapping(text: str, where: str = "mapping_yaml") -> ImportMapping:
+    """A mapping sent as YAML text (over HTTP). `where` names it in its errors; the run records it as
+    "uploaded: NAME" with its text, which is what a later retry re-maps with."""
+    mapping = parse_mapping(text, where)
+    mapping.ref = f"{UPLOADED}{mapping.name}"
+    return mapping
+
+
+def _prepare_mapping(ref: MappingRef, agency: str | None, source_system: str | None) -> Any:
+    if isinstance(ref, ImportMapping):  # compiled again, for this target's agency and source system
+        mapping = parse_mapping(ref.text, ref.origin, agency=agency, source_system=source_system)
+        mapping.ref = ref.ref
+        return mapping
     mapping = load_mapping(ref, agency=agency, source_system=source_system)
     if not getattr(mapping, "ref", None):
         mapping.ref = str(ref)
@@ -34,8 +53,9 @@ def _prepare_mapping(ref: str | Path, agency: str | None, source_system: str | N
 def import_source(
     db: Database,
     source: str | Path,
-    mapping_ref: str | Path,
+    mapping_ref: MappingRef,
     *,
+    source_name: str | None = None,
     agency: str | None = None,
     source_system: str | None = None,
     reader_options: Mapping[str, Any] | None = None,
@@ -48,7 +68,8 @@ def import_source(
     workers: int | None = None,
     progress: Progress | None = None,
 ) -> ImportReport:
-    """Import a file (or, with `query`, a database table or query) through a mapping."""
+    """Import a file (or, with `query`, a database table or query) through a mapping. `source_name` is
+    what the run shows as its source instead of the path (an upload's own name, not its scratch file)."""
     mapping = _prepare_mapping(mapping_ref, agency, source_system)
     spec = {"format": "sql", "query": query} if query else {**mapping.source, **(reader_options or {})}
     reader = open_reader(str(source), spec)
@@ -59,7 +80,8 @@ def import_source(
         db,
         reader,
         mapping,
-        source=shown,
+        source=source_name or shown,
+        file_name=None if query else str(source),
         digest=source_digest(str(source), query, None if query else reader_options),
         agency=mapping.agency,
         source_system=mapping.source_system,
@@ -73,10 +95,24 @@ def import_source(
     ).run()
 
 
+def import_upload(
+    db: Database, stream: BinaryIO, filename: str | None, mapping_ref: MappingRef, **options: Any
+) -> ImportReport:
+    """Import a file sent over HTTP: saved to a private scratch directory removed when the import ends,
+    and shown in the run by its own name, not the scratch path. `options` are `import_source`'s."""
+    name = Path(filename or "").name
+    name = name if name not in ("", ".", "..") else "upload"
+    with tempfile.TemporaryDirectory(prefix="openrms-upload-") as scratch:
+        target = Path(scratch) / name
+        with target.open("wb") as handle:
+            shutil.copyfileobj(stream, handle, 1 << 20)
+        return import_source(db, target, mapping_ref, source_name=name, **options)
+
+
 def import_rows(
     db: Database,
     rows: Iterable[Mapping[str, Any]],
-    mapping_ref: str | Path,
+    mapping_ref: MappingRef,
     *,
     agency: str | None = None,
     source_system: str | None = None,
@@ -107,7 +143,7 @@ def retry_quarantine(
     *,
     run_id: str | None = None,
     entry_ids: list[str] | None = None,
-    mapping_ref: str | Path | None = None,
+    mapping_ref: MappingRef | None = None,
     recorded_by: str = "import",
     agency: str | None = None,
 ) -> dict[str, Any]:
@@ -153,21 +189,22 @@ def retry_quarantine(
     return summary
 
 
-def _retry_mapping(explicit: str | Path | None, entry: Any) -> Any:
+def _retry_mapping(explicit: MappingRef | None, entry: Any) -> Any:
     """The corrected mapping if given; else the run's mapping as it is now (a built-in or a file that may
-    have been fixed); else the text the run used, when the file is gone (an upload's, for instance)."""
+    have been fixed); else the text the run used, when the file is gone or the mapping was uploaded."""
     if explicit is not None:
         return _prepare_mapping(explicit, entry.agency, entry.source_system)
-    try:
-        return _prepare_mapping(entry.mapping, entry.agency, entry.source_system)
-    except MappingError:
-        if not entry.mapping_text:
-            raise
-        mapping = parse_mapping(
-            entry.mapping_text, entry.mapping, agency=entry.agency, source_system=entry.source_system
-        )
-        mapping.ref = entry.mapping
-        return mapping
+    if not entry.mapping.startswith(UPLOADED):
+        try:
+            return _prepare_mapping(entry.mapping, entry.agency, entry.source_system)
+        except MappingError:
+            if not entry.mapping_text:
+                raise
+    mapping = parse_mapping(
+        entry.mapping_text, entry.mapping, agency=entry.agency, source_system=entry.source_system
+    )
+    mapping.ref = entry.mapping
+    return mapping
 
 
 def discard(

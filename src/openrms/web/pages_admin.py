@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -129,21 +127,17 @@ def _form_errors(upload: Any, mapping: str) -> dict[str, str]:
 def _run_import(
     request: Request, subject: Subject, upload: UploadFile, mapping: str, dry_run: bool
 ) -> dict[str, Any]:
-    """Save the upload to a scratch directory and import it, as the imports API's upload does."""
-    with tempfile.TemporaryDirectory(prefix="openrms-upload-") as scratch:
-        name = Path(upload.filename or "upload").name or "upload"
-        target = Path(scratch) / name
-        with target.open("wb") as handle:
-            shutil.copyfileobj(upload.file, handle, 1 << 20)
-        report = service.import_source(
-            web.database(request),
-            target,
-            mapping,
-            agency=subject.agency,
-            dry_run=dry_run,
-            recorded_by=subject.username,
-            workers=0,
-        )
+    """Import the upload through a built-in mapping, as the imports API's upload does."""
+    report = service.import_upload(
+        web.database(request),
+        upload.file,
+        upload.filename,
+        mapping,
+        agency=subject.agency,
+        dry_run=dry_run,
+        recorded_by=subject.username,
+        workers=0,
+    )
     return report.as_dict()
 
 

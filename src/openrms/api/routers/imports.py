@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
@@ -15,6 +12,7 @@ from openrms.api.deps import current_subject, database, with_declared_purpose
 from openrms.api.guard import audited, require
 from openrms.errors import BadRequest, Forbidden
 from openrms.ingest import runs, service
+from openrms.ingest.mapping import Mapping as ImportMapping
 from openrms.ingest.mapping import builtin_mappings
 from openrms.store.database import Database
 
@@ -39,15 +37,13 @@ def _own_agency(subject: Subject, agency: str | None) -> str:
     return code
 
 
-def _mapping_ref(mapping: str | None, mapping_yaml: str | None, scratch: Path) -> str:
+def _mapping_ref(mapping: str | None, mapping_yaml: str | None) -> service.MappingRef:
     if bool(mapping) == bool(mapping_yaml):
         raise BadRequest(
             "give exactly one of `mapping` (a built-in mapping name) or `mapping_yaml` (its text)"
         )
     if mapping_yaml:
-        path = scratch / "mapping.yaml"
-        path.write_text(mapping_yaml, encoding="utf-8")
-        return str(path)
+        return service.uploaded_mapping(mapping_yaml)
     return _builtin(str(mapping))
 
 
@@ -76,24 +72,21 @@ def upload(
     recorded_by: Annotated[str, Form()] = "api-import",
 ) -> dict[str, Any]:
     """Runs synchronously and answers with the reconciliation; import large files with the CLI."""
-    with tempfile.TemporaryDirectory(prefix="openrms-upload-") as scratch:
-        name = Path(file.filename or "upload").name
-        target = Path(scratch) / name
-        with target.open("wb") as handle:
-            shutil.copyfileobj(file.file, handle, 1 << 20)
-        ref = _mapping_ref(mapping, mapping_yaml, Path(scratch))
-        report = service.import_source(
-            db,
-            target,
-            ref,
-            agency=_own_agency(subject, agency),
-            source_system=source_system,
-            dry_run=dry_run,
-            snapshot=snapshot,
-            recorded_by=recorded_by,
-            workers=0,
-        )
-    audited(request, "import", (), {"file": name, "mapping": mapping or "(uploaded)", "dry_run": dry_run})
+    ref = _mapping_ref(mapping, mapping_yaml)
+    report = service.import_upload(
+        db,
+        file.file,
+        file.filename,
+        ref,
+        agency=_own_agency(subject, agency),
+        source_system=source_system,
+        dry_run=dry_run,
+        snapshot=snapshot,
+        recorded_by=recorded_by,
+        workers=0,
+    )
+    shown = ref.ref if isinstance(ref, ImportMapping) else ref
+    audited(request, "import", (), {"file": file.filename, "mapping": shown, "dry_run": dry_run})
     return report.as_dict()
 
 
@@ -110,7 +103,7 @@ class FeedPush(BaseModel):
 
 @router.post("/feeds/{mapping}", summary="Push a live feed's records through a built-in mapping")
 def push(mapping: str, body: FeedPush, request: Request, db: Db, subject: Importer) -> dict[str, Any]:
-    ref = _mapping_ref(mapping, None, Path("."))
+    ref = _mapping_ref(mapping, None)
     audited(request, "feed", (), {"mapping": mapping, "rows": len(body.records), "dry_run": body.dry_run})
     report = service.import_rows(
         db,
@@ -178,6 +171,7 @@ class Retry(BaseModel):
     run_id: str | None = None
     entry_ids: list[str] | None = None
     mapping: str | None = Field(None, description="A built-in mapping to use instead of the run's")
+    mapping_yaml: str | None = Field(None, description="Or the corrected mapping's YAML text")
     recorded_by: str = "api-import"
 
 
@@ -187,7 +181,9 @@ def retry(body: Retry, request: Request, db: Db, subject: Importer) -> dict[str,
         db,
         run_id=body.run_id,
         entry_ids=body.entry_ids,
-        mapping_ref=_builtin(body.mapping) if body.mapping is not None else None,
+        mapping_ref=_mapping_ref(body.mapping, body.mapping_yaml)
+        if body.mapping or body.mapping_yaml
+        else None,
         recorded_by=body.recorded_by,
         agency=subject.agency,
     )
