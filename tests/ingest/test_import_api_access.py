@@ -152,3 +152,18 @@ def test_an_unknown_run_is_an_error_for_retry_and_discard(db: Database, wyp: Tes
     ):
         result = CliRunner().invoke(app, ["quarantine", *command, "--db", db.url])
         assert result.exit_code != 0 and "no import run no-such-run" in result.output
+
+
+def test_a_token_without_the_write_scope_is_told_which_scope_imports_need(db: Database) -> None:
+    admin_only = user_token(db, "admin.wyp", roles=("administrator",), scopes=("admin",))
+    analyst = user_token(db, "analyst.wyp", roles=("analyst",), scopes=("read", "write"))
+    with TestClient(create_app(db), raise_server_exceptions=False) as client:
+        response = client.get("/imports", headers={"Authorization": f"Bearer {admin_only}"})
+        assert response.status_code == 403
+        assert response.json()["detail"] == (
+            "this token's scopes (admin) do not allow 'import': it needs a token with the 'write' scope "
+            "(openrms token create ... --scope write)"
+        )
+        response = client.get("/imports", headers={"Authorization": f"Bearer {analyst}"})
+        assert response.status_code == 403
+        assert response.json()["detail"] == "your roles (analyst) do not allow 'import'"

@@ -126,8 +126,7 @@ class Subject:
     def can(self, action: str) -> bool:
         if action not in self.actions:
             return False
-        needed = _SCOPE_OF.get(action, "read")
-        return needed in self.scopes
+        return scope_of(action) in self.scopes
 
     @property
     def principals(self) -> tuple[str, ...]:
@@ -173,3 +172,8 @@ _SCOPE_OF = {
     "manage_agreements": "admin",
     "audit": "audit",
 }
+
+
+def scope_of(action: str) -> str:
+    """The token scope an action needs."""
+    return _SCOPE_OF.get(action, "read")

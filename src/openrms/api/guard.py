@@ -16,7 +16,7 @@ from fastapi import Depends, Request
 from sqlalchemy import Connection, select
 
 from openrms.access import audit
-from openrms.access.model import RANK, Subject, classification_of
+from openrms.access.model import RANK, Subject, classification_of, scope_of
 from openrms.access.policy import Policy, Resource
 from openrms.api import deps
 from openrms.errors import BadRequest, Forbidden, NotFound
@@ -28,16 +28,18 @@ Caller = Annotated[Subject, Depends(deps.current_subject)]
 
 
 def require(subject: Subject, action: str) -> None:
-    """403 unless the subject's roles (and token scopes) allow `action`."""
-    if not subject.can(action):
-        roles = ", ".join(sorted(subject.roles)) or "none"
-        raise Forbidden(f"your roles ({roles}) do not allow '{action}'" + _scope_note(subject, action))
-
-
-def _scope_note(subject: Subject, action: str) -> str:
-    return (
-        f" with this token's scopes ({', '.join(sorted(subject.scopes))})" if subject.via == "token" else ""
-    )
+    """403 unless the subject's roles (and token scopes) allow `action`, saying which of the two is short:
+    a token whose user may import but whose scopes are `admin` needs another token, not another role."""
+    if subject.can(action):
+        return
+    if action in subject.actions:
+        scopes = ", ".join(sorted(subject.scopes)) or "none"
+        raise Forbidden(
+            f"this token's scopes ({scopes}) do not allow '{action}': it needs a token with the "
+            f"'{scope_of(action)}' scope (openrms token create ... --scope {scope_of(action)})"
+        )
+    roles = ", ".join(sorted(subject.roles)) or "none"
+    raise Forbidden(f"your roles ({roles}) do not allow '{action}'")
 
 
 def resource_of(conn: Connection, record_id: str) -> Resource | None:
