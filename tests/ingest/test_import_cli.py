@@ -883,6 +883,62 @@ def test_an_upload_named_dot_dot_is_imported_as_upload(client: TestClient) -> No
     assert client.get(f"/imports/{response.json()['run_id']}").json()["source"] == "upload"
 
 
+def test_a_preview_shows_what_rows_become_with_the_imports_verdict_and_writes_nothing(
+    cli: Cli, db: Database
+) -> None:
+    """`--preview N` shows each row's records (key, id, fields), links and problems. Its verdicts are the
+    import's own: previewing the whole custody export flags exactly the rows the import quarantines."""
+    shown = cli.json("import", str(CUSTODY), "--mapping", "custody-fixed-width", "--preview", "40", "--json")
+    assert [r["row"] for r in shown] == list(range(1, 41))
+    first = shown[0]
+    assert first["status"] == "ok" and first["reasons"] == []
+    custody = next(r for r in first["records"] if r["name"] == "custody")
+    assert custody["key"] == "LD/19/000101" and custody["fields"]["disposal"] == "CHARGED"
+    assert custody["id"] == ids.record_id("custody", "WYP", "CMS3", "LD/19/000101")
+    link = first["links"][0]
+    assert (link["type"], link["from"], link["to"]) == ("DETAINED_PERSON", "detainee", "custody")
+    assert record_count(db) == 0 and cli.json("import", "runs", "--json") == []
+
+    flagged = {r["location"] for r in shown if r["status"] == "quarantined"}
+    report = cli.json("import", str(CUSTODY), "--mapping", "custody-fixed-width", "--json")
+    entries = cli.json("quarantine", "list", "--run", report["run_id"], "--json")
+    assert flagged == {e["location"] for e in entries} == CUSTODY_BAD
+    wright = next(r for r in shown if r["location"] == "line 15")
+    assert any("arrested_at" in reason and "not a real date" in reason for reason in wright["reasons"])
+
+    printed = cli.run("import", str(CUSTODY), "--mapping", "custody-fixed-width", "--preview", "15")
+    assert "row 1 (line 2): would be imported" in printed.stdout
+    assert "row 14 (line 15): would be quarantined" in printed.stdout
+    assert (
+        "disposal = 'CHARGED'" in printed.stdout
+        and "link DETAINED_PERSON: detainee → custody" in printed.stdout
+    )
+    assert "previewed 15 row(s): 13 ok, 2 quarantined; nothing written" in printed.stderr
+    assert "--preview" in cli.fails(
+        "import", str(CUSTODY), "--mapping", "custody-fixed-width", "--preview", "0"
+    )
+
+
+def test_api_preview_of_an_upload(client: TestClient, db: Database) -> None:
+    with CUSTODY.open("rb") as f:
+        response = client.post(
+            "/imports",
+            files={"file": ("custody-export.dat", f)},
+            data={"mapping": "custody-fixed-width", "preview": "3"},
+        )
+    assert response.status_code == 200, response.text
+    shown = response.json()["preview"]
+    assert [r["status"] for r in shown] == ["ok", "ok", "ok"] and shown[0]["records"]
+    assert record_count(db) == 0 and client.get("/imports").json()["items"] == []
+    with CUSTODY.open("rb") as f:
+        response = client.post(
+            "/imports",
+            files={"file": ("custody-export.dat", f)},
+            data={"mapping": "custody-fixed-width", "preview": "0"},
+        )
+    assert response.status_code == 422
+
+
 def test_quarantine_show_of_an_unknown_entry_and_row_numbers(cli: Cli, db: Database) -> None:
     cli.json("import", str(CUSTODY), "--mapping", "custody-fixed-width", "--json")
     [entry] = [e for e in cli.json("quarantine", "list", "--json") if e["location"] == "line 36"]

@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Column, Table
+from rich.tree import Tree
 
 from openrms.cli.common import DbOption, console, id_column, open_db, out, print_json, reported
 from openrms.store import migrate
@@ -88,6 +90,15 @@ def import_command(
             help="Rows per transaction at most (default 20,000; a commit also comes every 2 seconds)",
         ),
     ] = None,
+    preview: Annotated[
+        int | None,
+        typer.Option(
+            "--preview",
+            min=1,
+            max=1000,
+            help="Show what the first N rows become (records, keys, fields, links, problems); write nothing",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
     db: DbOption = None,
 ) -> None:
@@ -97,7 +108,7 @@ def import_command(
     cannot be imported go to quarantine with every reason (`openrms quarantine list`).
     """
     from openrms.ingest import runs
-    from openrms.ingest.service import import_source
+    from openrms.ingest.service import import_source, preview_source
 
     database = open_db(db)
     if source == "runs" and mapping is None:
@@ -114,6 +125,20 @@ def import_command(
         query = "SELECT * FROM " + ".".join(f'"{part}"' for part in query.strip().split("."))
     if not from_sql and not Path(target).exists():
         raise typer.BadParameter(f"no file {target}")
+    if preview is not None:
+        with reported():
+            shown = preview_source(
+                target,
+                mapping,
+                rows=preview,
+                agency=agency,
+                source_system=source_system,
+                reader_options=options,
+                query=query,
+                dialect=database.dialect,
+            )
+        print_json(shown) if as_json else _print_preview(shown)
+        return
     with reported():
         migrate.upgrade(database)
         columns = (
@@ -152,6 +177,36 @@ def import_command(
         print_json(report.as_dict())
     else:
         _summary(report.as_dict())
+
+
+_VERDICT = {"ok": "[green]would be imported[/green]", "skipped": "skipped by the mapping's skip_when"}
+
+
+def _print_preview(rows: list[dict[str, Any]]) -> None:
+    """Each previewed row as a tree: its verdict, its problems, its records' fields, its links."""
+    for row in rows:
+        verdict = _VERDICT.get(row["status"], "[red]would be quarantined[/red]")
+        tree = Tree(f"[bold]row {row['row']}[/bold] ({escape(row['location'])}): {verdict}")
+        if row["reasons"]:
+            problems = tree.add("[red]problems[/red]")
+            for reason in row["reasons"]:
+                problems.add(escape(reason))
+        for record in row["records"]:
+            branch = tree.add(
+                f"[bold]{escape(record['name'])}[/bold]: {record['entity_type']}, "
+                f"key {escape(repr(record['key']))}, id {record['id']}"
+            )
+            for name, value in record["fields"].items():
+                branch.add(f"{escape(name)} = {escape(repr(value))}")
+            marks = [m for m in (record["classification"], record["handling"]) if m]
+            if marks:
+                branch.add(f"[italic]marked {' / '.join(marks)}[/italic]")
+        for link in row["links"]:
+            tree.add(f"link {link['type']}: {escape(link['from'])} → {escape(link['to'])}")
+        out.print(tree)
+    verdicts = Counter(row["status"] for row in rows)
+    figures = ", ".join(f"{verdicts[k]} {k}" for k in ("ok", "quarantined", "skipped") if verdicts[k])
+    console.print(f"previewed {len(rows)} row(s): {figures}; nothing written")
 
 
 _TABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?")  # a bare (schema.)table name

@@ -7,7 +7,9 @@ import hashlib
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -19,8 +21,10 @@ from openrms.ingest.mapping import Mapping as ImportMapping
 from openrms.ingest.mapping import MappingError, load_mapping, parse_mapping
 from openrms.ingest.memory import MemoryReader
 from openrms.ingest.pipeline import Importer, ImportReport, Progress, source_digest
+from openrms.ingest.preview import preview_rows
 from openrms.ingest.readers import open_reader
 from openrms.ingest.rows import Reader, SourceRow
+from openrms.ingest.worker import WorkerContext
 from openrms.store.database import Database
 
 UPLOADED = "uploaded: "  # how a run names a mapping sent as text: "uploaded: " and the mapping's `name:`
@@ -36,18 +40,25 @@ def uploaded_mapping(text: str, where: str = "mapping_yaml") -> ImportMapping:
     return mapping
 
 
-def _prepare_mapping(ref: MappingRef, agency: str | None, source_system: str | None) -> Any:
+def _prepare_mapping(ref: MappingRef, agency: str | None, source_system: str | None) -> ImportMapping:
+    """The mapping for this import's target."""
     if isinstance(ref, ImportMapping):  # compiled again, for this target's agency and source system
         mapping = parse_mapping(ref.text, ref.origin, agency=agency, source_system=source_system)
         mapping.ref = ref.ref
-        return mapping
-    mapping = load_mapping(ref, agency=agency, source_system=source_system)
-    if not getattr(mapping, "ref", None):
-        mapping.ref = str(ref)
-    if not getattr(mapping, "digest", None):
-        text = Path(ref).read_bytes() if Path(str(ref)).is_file() else str(ref).encode()
-        mapping.digest = hashlib.sha256(text + repr(sorted(mapping.source.items())).encode()).hexdigest()
+    else:
+        mapping = load_mapping(ref, agency=agency, source_system=source_system)
     return mapping
+
+
+def _open_source(
+    source: str | Path, mapping: ImportMapping, reader_options: Mapping[str, Any] | None, query: str | None
+) -> Reader:
+    """The source's reader, once the mapping's fields are known to be among its columns."""
+    spec = {"format": "sql", "query": query} if query else {**mapping.source, **(reader_options or {})}
+    reader = open_reader(str(source), spec)
+    if reader.columns is not None:
+        mapping.check_columns(reader.columns)
+    return reader
 
 
 def import_source(
@@ -71,10 +82,7 @@ def import_source(
     """Import a file (or, with `query`, a database table or query) through a mapping. `source_name` is
     what the run shows as its source instead of the path (an upload's own name, not its scratch file)."""
     mapping = _prepare_mapping(mapping_ref, agency, source_system)
-    spec = {"format": "sql", "query": query} if query else {**mapping.source, **(reader_options or {})}
-    reader = open_reader(str(source), spec)
-    if reader.columns is not None:
-        mapping.check_columns(reader.columns)
+    reader = _open_source(source, mapping, reader_options, query)
     shown = str(source) if query is None else source_digest(str(source), query)[:12]
     return Importer(
         db,
@@ -95,18 +103,54 @@ def import_source(
     ).run()
 
 
-def import_upload(
-    db: Database, stream: BinaryIO, filename: str | None, mapping_ref: MappingRef, **options: Any
-) -> ImportReport:
-    """Import a file sent over HTTP: saved to a private scratch directory removed when the import ends,
-    and shown in the run by its own name, not the scratch path. `options` are `import_source`'s."""
+@contextmanager
+def _scratch_copy(stream: BinaryIO, filename: str | None) -> Iterator[tuple[Path, str]]:
+    """A file sent over HTTP saved in a private scratch directory, removed when the block ends; with the
+    name it is shown by (its own, not the scratch path)."""
     name = Path(filename or "").name
     name = name if name not in ("", ".", "..") else "upload"
     with tempfile.TemporaryDirectory(prefix="openrms-upload-") as scratch:
         target = Path(scratch) / name
         with target.open("wb") as handle:
             shutil.copyfileobj(stream, handle, 1 << 20)
+        yield target, name
+
+
+def import_upload(
+    db: Database, stream: BinaryIO, filename: str | None, mapping_ref: MappingRef, **options: Any
+) -> ImportReport:
+    """Import a file sent over HTTP. `options` are `import_source`'s."""
+    with _scratch_copy(stream, filename) as (target, name):
         return import_source(db, target, mapping_ref, source_name=name, **options)
+
+
+def preview_upload(
+    stream: BinaryIO, filename: str | None, mapping_ref: MappingRef, **options: Any
+) -> list[dict[str, Any]]:
+    """`preview_source` of a file sent over HTTP."""
+    with _scratch_copy(stream, filename) as (target, _):
+        return preview_source(target, mapping_ref, **options)
+
+
+def preview_source(
+    source: str | Path,
+    mapping_ref: MappingRef,
+    *,
+    rows: int = 5,
+    agency: str | None = None,
+    source_system: str | None = None,
+    reader_options: Mapping[str, Any] | None = None,
+    query: str | None = None,
+    dialect: str = "sqlite",
+) -> list[dict[str, Any]]:
+    """What the first `rows` rows become (see `openrms.ingest.preview`); reads no database, writes nothing."""
+    if rows < 1:
+        raise BadRequest(f"preview at least one row, not {rows}")
+    mapping = _prepare_mapping(mapping_ref, agency, source_system)
+    reader = _open_source(source, mapping, reader_options, query)
+    file = None if query else str(source)
+    context = WorkerContext(mapping, mapping.agency, mapping.source_system, "preview", dialect, file)
+    return preview_rows(context, islice(reader.rows(), rows))
 
 
 def import_rows(

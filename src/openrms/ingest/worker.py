@@ -231,6 +231,11 @@ def _prepare_link(
         return check_ends(item, types) + check_dates(item)[0], None
 
 
+def forget_prepared() -> None:
+    """End a batch: prepared records carry the batch's time, so they are reused within a batch only."""
+    _REPEATS.clear()
+
+
 def map_batch(rows: list[SourceRow], now: dt.datetime) -> MappedBatch:
     ctx = CONTEXT
     if ctx is None:
@@ -242,8 +247,7 @@ def map_batch(rows: list[SourceRow], now: dt.datetime) -> MappedBatch:
         for row in rows:
             batch.rows.append(map_row(ctx, preparer, row, batch, link_preparer))
     finally:
-        # prepared rows carry the batch's time: reuse them within a batch only, and let them go with it
-        _REPEATS.clear()
+        forget_prepared()
     prepare_batch(
         {rid: p.extras for rid, p in batch.prepared.items()},
         [(link.link_type, link.from_id, link.to_id) for link in batch.links],

@@ -70,9 +70,26 @@ def upload(
     dry_run: Annotated[bool, Form()] = False,
     snapshot: Annotated[bool, Form()] = False,
     recorded_by: Annotated[str, Form()] = "api-import",
+    preview: Annotated[
+        int | None,
+        Form(ge=1, le=1000, description="Only show what the first N rows become; write nothing"),
+    ] = None,
 ) -> dict[str, Any]:
-    """Runs synchronously and answers with the reconciliation; import large files with the CLI."""
+    """Runs synchronously and answers with the reconciliation; import large files with the CLI. With
+    `preview`, answers `{"preview": [...]}`: each of the first rows' records, links and problems."""
     ref = _mapping_ref(mapping, mapping_yaml)
+    if preview is not None:
+        shown = service.preview_upload(
+            file.file,
+            file.filename,
+            ref,
+            rows=preview,
+            agency=_own_agency(subject, agency),
+            source_system=source_system,
+            dialect=db.dialect,
+        )
+        audited(request, "import-preview", (), {"file": file.filename, "rows": len(shown)})
+        return {"preview": shown}
     report = service.import_upload(
         db,
         file.file,
