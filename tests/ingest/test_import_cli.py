@@ -919,6 +919,21 @@ def test_a_preview_shows_what_rows_become_with_the_imports_verdict_and_writes_no
     )
 
 
+def test_a_mapping_that_names_no_agency_is_refused_before_any_row(cli: Cli, tmp_path: Path) -> None:
+    """Regression test (fixed: src/openrms/ingest/service.py `_prepare_mapping`): a mapping without
+    `agency:` and an import without --agency quarantined every row with "p: provenance.agency None must be
+    1-40 letters..." instead of saying what to add."""
+    data = tmp_path / "people.csv"
+    data.write_text("NAME,SEX\nSmith,M\n")
+    mapping = tmp_path / "no-agency.yaml"
+    mapping.write_text(PLAIN.replace("agency: WYP\n", ""))
+    message = cli.fails("import", str(data), "--mapping", str(mapping))
+    assert "no agency: add `agency:` to the mapping, or give it with --agency" in message
+    assert cli.json("import", "runs", "--json") == []
+    report = cli.json("import", str(data), "--mapping", str(mapping), "--agency", "WYP", "--json")
+    assert balanced(report) == {"read": 1, "created": 1}
+
+
 def test_api_preview_of_an_upload(client: TestClient, db: Database) -> None:
     with CUSTODY.open("rb") as f:
         response = client.post(

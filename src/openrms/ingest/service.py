@@ -41,12 +41,21 @@ def uploaded_mapping(text: str, where: str = "mapping_yaml") -> ImportMapping:
 
 
 def _prepare_mapping(ref: MappingRef, agency: str | None, source_system: str | None) -> ImportMapping:
-    """The mapping for this import's target."""
+    """The mapping for this import's target. Whose records they are must be known before a row is read:
+    without it every row would be quarantined for the same reason."""
     if isinstance(ref, ImportMapping):  # compiled again, for this target's agency and source system
         mapping = parse_mapping(ref.text, ref.origin, agency=agency, source_system=source_system)
         mapping.ref = ref.ref
     else:
         mapping = load_mapping(ref, agency=agency, source_system=source_system)
+    for what, value, option in (
+        ("agency", mapping.agency, "--agency"),
+        ("source_system", mapping.source_system, "--source"),
+    ):
+        if not value:
+            raise MappingError(
+                mapping.origin, [(0, f"no {what}: add `{what}:` to the mapping, or give it with {option}")]
+            )
     return mapping
 
 
