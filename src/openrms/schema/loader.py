@@ -75,6 +75,12 @@ def load_codelists(directory: Path) -> dict[str, CodeList]:
             if name in lists:
                 raise RegistryError(f"{path.name}: code list {name!r} is declared twice")
             codes = {str(k): str(v) for k, v in (spec.get("codes") or {}).items()}
+            for code, label in (spec.get("codes") or {}).items():
+                if label is None or str(label).strip() == "":
+                    raise RegistryError(
+                        f"{path.name}: code {code!r} of code list {name!r} has no label (in a "
+                        "{CODE: label, ...} list, a label holding a comma must be quoted)"
+                    )
             if not codes:
                 raise RegistryError(f"{path.name}: code list {name!r} has no codes")
             lists[name] = CodeList(name, codes, spec.get("description", ""))
