@@ -6,7 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from openrms.cli import app
 from openrms.schema import registry
 from openrms.schema.loader import RegistryError, load_codelists
 
@@ -28,3 +30,17 @@ def test_the_shipped_code_lists_have_a_label_for_every_code() -> None:
     for codelist in lists.values():
         for code, label in codelist.codes.items():
             assert code.strip() and label.strip() and label != "None", (codelist.name, code)
+
+
+def test_schema_shows_an_entity_types_code_lists_and_one_list_whole() -> None:
+    runner = CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1"})
+    shown = runner.invoke(app, ["schema", "person"])
+    assert shown.exit_code == 0, shown.output
+    assert "│ gender" in shown.stdout and "M, F, X, U" in shown.stdout
+    assert "more: openrms schema --codes nationality" in shown.stdout
+    whole = runner.invoke(app, ["schema", "--codes", "nationality", "--json"])
+    assert whole.exit_code == 0 and '"GBR"' in whole.stdout
+    listed = runner.invoke(app, ["schema", "--codes", "gender"])
+    assert "Not known" in listed.stdout
+    missing = runner.invoke(app, ["schema", "--codes", "genders"])
+    assert missing.exit_code == 2 and "no code list 'genders'" in missing.output

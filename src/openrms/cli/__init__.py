@@ -30,6 +30,7 @@ from openrms.cli.records import link_app, record_app
 from openrms.cli.search import reindex_command, search_command, suggest_command
 from openrms.errors import NotFound
 from openrms.schema import FieldDef, registry
+from openrms.schema.model import CodeList
 from openrms.store import migrate
 from openrms.store.database import Database
 from openrms.store.export import export_jsonl
@@ -218,15 +219,23 @@ def _plural(count: int, noun: str) -> str:
 @app.command()
 def schema(
     entity_type: Annotated[str | None, typer.Argument(help="Show one entity type's fields")] = None,
+    codes: Annotated[
+        str | None, typer.Option("--codes", help="Show one code list's codes and labels (e.g. gender)")
+    ] = None,
     as_json: Annotated[
-        bool, typer.Option("--json", help="As JSON (the whole registry, or the one type)")
+        bool, typer.Option("--json", help="As JSON (the whole registry, the one type, or the code list)")
     ] = False,
 ) -> None:
-    """Show the POLE registry: entity types, fields, link types."""
+    """Show the POLE registry: entity types, fields, link types, code lists."""
     reg = registry()
     with reported():
         if entity_type is not None and entity_type not in reg.entity_types:
             raise NotFound(f"no entity type {entity_type!r}; known: {', '.join(sorted(reg.entity_types))}")
+        if codes is not None and codes not in reg.codelists:
+            raise NotFound(f"no code list {codes!r}; known: {', '.join(sorted(reg.codelists))}")
+    if codes is not None:
+        _print_codelist(reg.codelists[codes], as_json)
+        return
     if as_json:
         print_json(reg.as_dict() if entity_type is None else reg.entity(entity_type).as_dict())
         return
@@ -242,6 +251,36 @@ def schema(
         return
     table = Table("field", "type", "required", "notes", title=reg.entity(entity_type).label)
     _field_rows(table, reg.entity(entity_type).fields.values(), "")
+    out.print(table)
+    used = Table("code list", "codes", title="Code lists of its fields (a mapping must give these codes)")
+    for name in sorted(_codelists_of(reg.entity(entity_type).fields.values())):
+        listed = reg.codelists[name].codes
+        shown = ", ".join(list(listed)[:CODES_SHOWN])
+        more = len(listed) - CODES_SHOWN
+        used.add_row(name, shown + (f" … and {more} more: openrms schema --codes {name}" if more > 0 else ""))
+    if used.row_count:
+        out.print(used)
+
+
+CODES_SHOWN = 12  # codes listed inline under an entity type; longer lists are shown with --codes
+
+
+def _codelists_of(fields: Iterable[FieldDef]) -> set[str]:
+    found: set[str] = set()
+    for fdef in fields:
+        if fdef.codelist:
+            found.add(fdef.codelist)
+        found |= _codelists_of(fdef.fields.values())
+    return found
+
+
+def _print_codelist(codelist: CodeList, as_json: bool) -> None:
+    if as_json:
+        print_json({"name": codelist.name, "description": codelist.description, "codes": codelist.codes})
+        return
+    table = Table("code", "label", title=codelist.name, caption=codelist.description or None)
+    for code, label in codelist.codes.items():
+        table.add_row(code, label)
     out.print(table)
 
 
