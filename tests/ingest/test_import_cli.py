@@ -742,7 +742,8 @@ def test_every_open_row_of_a_run_can_be_discarded_at_once(
     neither a run nor an entry is an error, not a no-op."""
     first = cli.json("import", str(CUSTODY), "--mapping", "custody-fixed-width", "--json")
     fixed = fixed_custody_mapping(tmp_path)
-    second = cli.json("import", str(CUSTODY), "--mapping", str(fixed), "--json")  # quarantines 4 again
+    # another source system's rows: their entries are their own, not a re-import of the first's
+    second = cli.json("import", str(CUSTODY), "--mapping", str(fixed), "--source", "CMS3-COPY", "--json")
     assert cli.fails("quarantine", "discard", "--reason", "bad rows").endswith(
         "name a run (--run) or quarantine entry ids to discard"
     )
@@ -758,6 +759,39 @@ def test_every_open_row_of_a_run_can_be_discarded_at_once(
     )
     assert response.status_code == 200 and response.json() == {"discarded": 4}
     assert cli.json("quarantine", "list", "--json") == []
+
+
+def test_re_importing_leaves_one_open_entry_per_bad_row_and_none_for_a_row_that_now_imports(
+    cli: Cli, db: Database, tmp_path: Path
+) -> None:
+    """A row quarantined again by a later import of the same agency and source system supersedes its
+    earlier entry; a row that now imports resolves it. So after any number of re-imports `quarantine list`
+    holds each still-bad row once, and another agency's imports never touch the entries."""
+    first = cli.json("import", str(CUSTODY), "--mapping", "custody-fixed-width", "--json")
+    assert first["earlier_entries"] == {}
+    again = cli.json("import", str(CUSTODY), "--mapping", "custody-fixed-width", "--json")
+    assert balanced(again) == {"read": 40, "unchanged": 35, "quarantined": 5}
+    assert again["earlier_entries"] == {"superseded": 5}
+    open_now = cli.json("quarantine", "list", "--json")
+    assert {e["run_id"] for e in open_now} == {again["run_id"]} and len(open_now) == 5
+
+    fixed = fixed_custody_mapping(tmp_path)
+    printed = cli.run("import", str(CUSTODY), "--mapping", str(fixed))
+    assert (
+        "closed 5 open quarantine entries of earlier runs: 4 superseded by this run's (the row is still "
+        "bad), 1 resolved (the row now imports)" in " ".join(printed.stderr.split())
+    )
+    open_now = cli.json("quarantine", "list", "--json")
+    assert len(open_now) == 4 and {e["location"] for e in open_now} == CUSTODY_BAD - {"line 8"}
+    superseded = cli.json("quarantine", "list", "--status", "superseded", "--json")
+    assert len(superseded) == 9 and {e["run_id"] for e in superseded} == {first["run_id"], again["run_id"]}
+    [resolved] = cli.json("quarantine", "list", "--status", "resolved", "--json")
+    assert resolved["location"] == "line 8" and resolved["resolution"].startswith("imported by run ")
+    shown = cli.json("quarantine", "show", superseded[0]["id"])
+    assert shown["resolution"].startswith("quarantined again by run ")
+
+    other = cli.json("import", str(CUSTODY), "--mapping", "custody-fixed-width", "--agency", "NYP", "--json")
+    assert other["earlier_entries"] == {} and len(cli.json("quarantine", "list", "--json")) == 4 + 5
 
 
 def test_api_refuses_bad_mapping_names(client: TestClient) -> None:

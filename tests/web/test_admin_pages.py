@@ -114,7 +114,10 @@ def test_quarantine_pages_and_status_filter(
     none = client.get(f"/ui/imports/{run_id}?status=discarded")
     assert "No discarded rows are in quarantine" in none.text
     bad = client.get(f"/ui/imports/{run_id}?status=lost")
-    assert bad.status_code == 400 and "status must be one of open, resolved, discarded, all" in bad.text
+    assert (
+        bad.status_code == 400
+        and "status must be one of open, resolved, discarded, superseded, all" in bad.text
+    )
     assert client.get(f"/ui/imports/{run_id}?after=x'--").status_code == 400
     assert client.get("/ui/imports/nosuchrun").status_code == 404
     assert client.get("/ui/imports?page=two").status_code == 400

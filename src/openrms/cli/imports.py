@@ -47,6 +47,13 @@ def _summary(report: dict[str, Any]) -> None:
         for reason, count in list(report["reasons"].items())[:10]:
             reasons.add_row(f"{count:,}", reason)
         out.print(reasons)
+    earlier = report.get("earlier_entries") or {}
+    if earlier:
+        console.print(
+            f"closed {sum(earlier.values()):,} open quarantine entries of earlier runs: "
+            f"{earlier.get('superseded', 0):,} superseded by this run's (the row is still bad), "
+            f"{earlier.get('resolved', 0):,} resolved (the row now imports)"
+        )
     if report.get("resumed_after_row"):
         console.print(f"resumed an interrupted run after source row {report['resumed_after_row']:,}")
     for warning in report.get("warnings", []):
@@ -262,7 +269,7 @@ def _print_runs(items: list[dict[str, Any]], as_json: bool) -> None:
 @quarantine_app.command("list")
 def quarantine_list(
     run: Annotated[str | None, typer.Option(help="Only this import run")] = None,
-    status: Annotated[str, typer.Option(help="open, resolved or discarded")] = "open",
+    status: Annotated[str, typer.Option(help="open, resolved, discarded or superseded")] = "open",
     limit: int = 50,
     as_json: Annotated[bool, typer.Option("--json")] = False,
     db: DbOption = None,

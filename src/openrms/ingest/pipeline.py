@@ -266,6 +266,8 @@ class Importer:
         self.retry_of = retry_of or {}
         # The file `$file` and `$line` refer to: the source itself, or (retrying) the file the rows came from.
         self.file_name = file_name or (source if Path(source).is_file() else None)
+        # Open quarantine entries of earlier runs of this agency and source system, by raw row digest
+        self.earlier: dict[str, list[tuple[str, str]]] = {}
 
     def run(self) -> ImportReport:
         with _long_lived_frozen():
@@ -273,6 +275,7 @@ class Importer:
 
     def _run(self) -> ImportReport:
         started = dt.datetime.now(dt.UTC)
+        self.earlier = {} if self.dry_run or self.retry_of else self._earlier_entries()
         worker.CONTEXT = worker.WorkerContext(
             self.mapping,
             self.agency,
@@ -280,6 +283,7 @@ class Importer:
             self.recorded_by,
             self.db.dialect,
             self.file_name,
+            keep_raw=bool(self.earlier),
         )
         run_id, after = (None, 0) if self.dry_run else self._open_run(started)
         report = ImportReport(run_id, "running", self.tally, resumed_after=after, dry_run=self.dry_run)
@@ -307,6 +311,10 @@ class Importer:
                 runs.finish_run(conn, run_id, "completed", self.tally, dt.datetime.now(dt.UTC))
         report.seconds = (dt.datetime.now(dt.UTC) - started).total_seconds()
         return report
+
+    def _earlier_entries(self) -> dict[str, list[tuple[str, str]]]:
+        with self.db.read() as conn:
+            return runs.earlier_entries(conn, self.agency, self.source_system)
 
     def _open_run(self, now: dt.datetime) -> tuple[str, int]:
         with self.db.write() as conn:
@@ -409,9 +417,30 @@ class Importer:
             batch.add_records(outcome.entity_type, outcome.status)
         batch.links.update(o["status"] for o in link_outcomes)
         self._quarantine(conn, run_id, mapped, now)
+        if self.earlier:
+            self._close_earlier(conn, run_id, mapped, now, batch)
         if self.snapshot:
             self._mark_seen(conn, run_id, mapped.prepared.keys())
         tally.merge(batch)
+
+    def _close_earlier(
+        self, conn: Connection, run_id: str, mapped: worker.MappedBatch, now: dt.datetime, tally: Tally
+    ) -> None:
+        """Close earlier runs' open entries of rows this batch met again: superseded by this run's entry if
+        the row is still bad, resolved if it now imports (or is skipped), so each bad row of a source has
+        one open entry however often its file is imported."""
+        closing: dict[str, list[str]] = {}
+        for row in mapped.rows:
+            if not row.raw or not self.earlier:
+                continue
+            entries = self.earlier.pop(runs.raw_digest(row.raw), [])
+            how = "superseded" if row.status == "quarantined" else "resolved"
+            closing.setdefault(how, []).extend(e for e, run in entries if run != run_id)
+        for how, entry_ids in closing.items():
+            if entry_ids:
+                verb = "quarantined again" if how == "superseded" else "imported"
+                runs.close_entries(conn, entry_ids, how, self.recorded_by, f"{verb} by run {run_id}", now)
+                tally.earlier[how] += len(entry_ids)
 
     def _quarantine(
         self, conn: Connection, run_id: str, mapped: worker.MappedBatch, now: dt.datetime

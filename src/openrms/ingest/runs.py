@@ -8,6 +8,7 @@ crash the checkpoint says exactly which rows are in, and the same command resume
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import uuid
 from collections import Counter
@@ -20,6 +21,9 @@ from openrms.errors import BadRequest, NotFound
 from openrms.store.tables import import_run, quarantine
 
 _VALUE = re.compile(r"'[^']*'")
+# An entry is open until worked: resolved (its row imported by a retry or a later import), discarded (by a
+# person, with a reason) or superseded (quarantined again by a later import, whose entry is now the open one).
+STATUSES = ("open", "resolved", "discarded", "superseded")
 
 
 @dataclass
@@ -31,6 +35,8 @@ class Tally:
     records: dict[str, Counter[str]] = field(default_factory=dict)
     links: Counter[str] = field(default_factory=Counter)
     reasons: Counter[str] = field(default_factory=Counter)
+    # Open entries of earlier runs this run closed, by how: "superseded" or "resolved" (see `earlier_entries`)
+    earlier: Counter[str] = field(default_factory=Counter)
 
     def add_records(self, entity_type: str, status: str, count: int = 1) -> None:
         self.records.setdefault(entity_type, Counter())[status] += count
@@ -45,6 +51,7 @@ class Tally:
             self.records.setdefault(name, Counter()).update(counts)
         self.links.update(other.links)
         self.reasons.update(other.reasons)
+        self.earlier.update(other.earlier)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -52,6 +59,7 @@ class Tally:
             "records": {k: dict(v) for k, v in self.records.items()},
             "links": dict(self.links),
             "reasons": dict(self.reasons.most_common(50)),
+            "earlier_entries": dict(self.earlier),
         }
 
     @classmethod
@@ -61,6 +69,7 @@ class Tally:
             {k: Counter(v) for k, v in data.get("records", {}).items()},
             Counter(data.get("links", {})),
             Counter(data.get("reasons", {})),
+            Counter(data.get("earlier_entries", {})),
         )
         return tally
 
@@ -249,8 +258,8 @@ def list_quarantine(
     if run_id:
         conditions.append(quarantine.c.run_id == run_id)
     if status:
-        if status not in ("open", "resolved", "discarded"):
-            raise BadRequest(f"status must be open, resolved or discarded, not {status!r}")
+        if status not in STATUSES:
+            raise BadRequest(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
         conditions.append(quarantine.c.status == status)
     if after:
         conditions.append(quarantine.c.id > after)
@@ -275,8 +284,9 @@ def get_entry(conn: Connection, entry_id: str, *, agency: str | None = None) -> 
 def close_entries(
     conn: Connection, entry_ids: list[str], status: str, by: str, resolution: str, now: dt.datetime
 ) -> int:
-    """Mark entries resolved or discarded; they are never deleted, so the audit of every row survives."""
-    if status not in ("resolved", "discarded"):
+    """Close entries (resolved, discarded or superseded); they are never deleted, so the audit of every
+    row survives."""
+    if status not in STATUSES[1:]:
         raise BadRequest(f"cannot set quarantine status {status!r}")
     result = conn.execute(
         update(quarantine)
@@ -316,3 +326,26 @@ def open_entries(
         query = query.where(quarantine.c.id.in_(entry_ids))
     query = _of_agency(query, agency)
     return list(conn.execute(query.order_by(quarantine.c.run_id, quarantine.c.row_number)))
+
+
+def raw_digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def earlier_entries(conn: Connection, agency: str, source_system: str) -> dict[str, list[tuple[str, str]]]:
+    """The open entries of this agency's and source system's runs, by the digest of their raw row: (entry
+    id, run id) each. A later import meeting the same raw row closes them, so re-importing a file leaves
+    one open entry for each row still bad, and none for a row that now imports."""
+    query = (
+        select(quarantine.c.id, quarantine.c.run_id, quarantine.c.raw)
+        .join(import_run, import_run.c.id == quarantine.c.run_id)
+        .where(
+            quarantine.c.status == "open",
+            import_run.c.agency == agency,
+            import_run.c.source_system == source_system,
+        )
+    )
+    found: dict[str, list[tuple[str, str]]] = {}
+    for row in conn.execute(query):
+        found.setdefault(raw_digest(row.raw), []).append((row.id, row.run_id))
+    return found

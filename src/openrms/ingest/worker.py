@@ -48,6 +48,9 @@ class WorkerContext:
     recorded_by: str
     dialect: str
     file: str | None = None  # the source file, for `$file` and `$line` in mapping keys
+    # Send every row's raw text, not only a quarantined row's: earlier runs left open entries that this
+    # import's rows may close (see `runs.earlier_entries`). Off otherwise, as it costs pickling every row.
+    keep_raw: bool = False
 
 
 CONTEXT: WorkerContext | None = None
@@ -133,7 +136,7 @@ def map_row(
     context = row_context(row, ctx.file) if ctx.mapping.context_used else None
     mapped: MappedRow = ctx.mapping.apply(row.fields, context)
     if mapped.skipped:
-        return RowResult(row.number, row.location, "skipped")
+        return RowResult(row.number, row.location, "skipped", raw=row.raw if ctx.keep_raw else "")
     reasons = list(mapped.reasons)
     prepared: dict[str, PreparedRecord] = {}
     for name, rec in mapped.records.items():
@@ -163,7 +166,13 @@ def map_row(
         )
     if reasons:
         return _quarantined(row, reasons)
-    result = RowResult(row.number, row.location, "ok", record_ids=[p.id for p in prepared.values()])
+    result = RowResult(
+        row.number,
+        row.location,
+        "ok",
+        record_ids=[p.id for p in prepared.values()],
+        raw=row.raw if ctx.keep_raw else "",
+    )
     types = {p.id: p.entity_type for p in prepared.values()}
     new_links: list[NewLink] = []
     encoded: list[PreparedLink | None] = []
