@@ -317,6 +317,11 @@ def test_link_add_valid_and_invalid_end_types(cli):
         address,
         "2019-05",
     )
+    [listed] = cli.json("link", "list", person)
+    assert (listed["id"], listed["to_id"]) == (link["id"], address)
+    assert cli.json("link", "list", address, "--type", "RESIDES_AT") == [listed]
+    assert cli.json("link", "list", address, "--type", "SUSPECT") == []
+    assert "no record" in cli.run("link", "list", "f" * 24, expect=2).stderr
     wrong = cli.run("link", "add", "RESIDES_AT", address, person, "--by", "PC 1", expect=2)
     message = _flat(wrong.stderr)
     assert "from_id" in message and "to_id" in message

@@ -209,6 +209,23 @@ def link_add(
         print_json(link_store.upsert_links(conn, [item])[0])
 
 
+@link_app.command("list")
+def link_list(
+    record_id: str,
+    link_type: Annotated[str | None, typer.Option("--type", help="Only links of this type")] = None,
+    db: DbOption = None,
+) -> None:
+    """Print a record's links (JSON), each with its type, ends and provenance: what an import linked it to."""
+    with reported():
+        database = open_db(db)
+        caller = reader(database)
+        with database.read() as conn:
+            views.get_record(conn, record_id, caller.scope)  # an unknown or hidden record is an error
+            found = link_store.links_of(conn, [record_id], caller.scope, link_type=link_type)
+        caller.audited("read-links", {record_id} | {e for x in found for e in (x["from_id"], x["to_id"])})
+    print_json(found)
+
+
 @link_app.command("show")
 def link_show(link_id: str, db: DbOption = None) -> None:
     """Print a link (JSON): its type, ends, validity dates and provenance."""
