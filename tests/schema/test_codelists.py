@@ -32,12 +32,16 @@ def test_the_shipped_code_lists_have_a_label_for_every_code() -> None:
             assert code.strip() and label.strip() and label != "None", (codelist.name, code)
 
 
-def test_schema_shows_an_entity_types_code_lists_and_one_list_whole() -> None:
+def test_schema_shows_an_entity_types_code_lists_and_links_and_one_list_whole() -> None:
     runner = CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1"})
     shown = runner.invoke(app, ["schema", "person"])
     assert shown.exit_code == 0, shown.output
     assert "│ gender" in shown.stdout and "M, F, X, U" in shown.stdout
     assert "more: openrms schema --codes nationality" in shown.stdout
+    assert (
+        "Links a person can have" in shown.stdout
+        and "│ MISSING_PERSON     │ Missing person in" in shown.stdout
+    )
     whole = runner.invoke(app, ["schema", "--codes", "nationality", "--json"])
     assert whole.exit_code == 0 and '"GBR"' in whole.stdout
     listed = runner.invoke(app, ["schema", "--codes", "gender"])

@@ -244,9 +244,14 @@ def schema(
         for etype in reg.entity_types.values():
             table.add_row(etype.name, etype.category, str(len(etype.fields)), etype.description)
         out.print(table)
-        links = Table("link type", "from", "to")
+        links = Table("link type", "meaning", "from", "to")
         for ltype in reg.link_types.values():
-            links.add_row(ltype.name, ", ".join(sorted(ltype.from_types)), ", ".join(sorted(ltype.to_types)))
+            links.add_row(
+                ltype.name,
+                ltype.label,
+                ", ".join(sorted(ltype.from_types)),
+                ", ".join(sorted(ltype.to_types)),
+            )
         out.print(links)
         return
     table = Table("field", "type", "required", "notes", title=reg.entity(entity_type).label)
@@ -260,6 +265,16 @@ def schema(
         used.add_row(name, shown + (f" … and {more} more: openrms schema --codes {name}" if more > 0 else ""))
     if used.row_count:
         out.print(used)
+    joins = Table("link type", "meaning", "from", "to", title=f"Links a {entity_type} can have")
+    for ltype in reg.link_types.values():
+        if entity_type in ltype.from_types or entity_type in ltype.to_types:
+            ends = [
+                ", ".join(sorted(t)) if entity_type not in t else entity_type
+                for t in (ltype.from_types, ltype.to_types)
+            ]
+            joins.add_row(ltype.name, ltype.label, *ends)
+    if joins.row_count:
+        out.print(joins)
 
 
 CODES_SHOWN = 12  # codes listed inline under an entity type; longer lists are shown with --codes
