@@ -15,12 +15,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from openrms.access import audit
 from openrms.api.app import create_app
 from openrms.cli import app
 from openrms.store.database import Database
+from openrms.store.tables import record, record_version
 from tests.helpers import user_token
 
 CUSTODY = Path(__file__).resolve().parents[2] / "docs" / "examples" / "custody-export.dat"
@@ -167,3 +169,33 @@ def test_a_token_without_the_write_scope_is_told_which_scope_imports_need(db: Da
         response = client.get("/imports", headers={"Authorization": f"Bearer {analyst}"})
         assert response.status_code == 403
         assert response.json()["detail"] == "your roles (analyst) do not allow 'import'"
+
+
+def test_an_upload_is_recorded_as_the_caller_and_warns_when_the_mapping_names_another_agency(
+    db: Database, wyp: TestClient, nyp: TestClient
+) -> None:
+    """Regression test (fixed: src/openrms/api/routers/imports.py `upload`, `push`, `retry`): records
+    imported over HTTP were recorded_by "api-import" whoever sent them, and a mapping naming another
+    agency (custody-fixed-width says WYP) was silently imported as the caller's, with no warning."""
+    own = upload_custody(wyp)
+    assert not any("the mapping says agency" in w for w in own["warnings"])
+    other = upload_custody(nyp)
+    assert other["warnings"][0] == (
+        "the mapping says agency WYP; over the API records are imported for your own agency, NYP, so these "
+        "are NYP's"
+    )
+    with db.read() as conn:
+        makers = conn.execute(
+            select(record.c.agency, record_version.c.recorded_by)
+            .join(record_version, record_version.c.record_id == record.c.id)
+            .distinct()
+            .order_by(record.c.agency)
+        ).all()
+    assert [tuple(m) for m in makers] == [("NYP", "admin.nyp"), ("WYP", "admin.wyp")]
+    with CUSTODY.open("rb") as f:
+        shown = nyp.post(
+            "/imports",
+            files={"file": ("custody-export.dat", f)},
+            data={"mapping": "custody-fixed-width", "preview": "1"},
+        ).json()
+    assert shown["warnings"] == other["warnings"][:1]

@@ -13,7 +13,7 @@ from openrms.api.guard import audited, require
 from openrms.errors import BadRequest, Forbidden
 from openrms.ingest import runs, service
 from openrms.ingest.mapping import Mapping as ImportMapping
-from openrms.ingest.mapping import builtin_mappings
+from openrms.ingest.mapping import builtin_mappings, load_mapping
 from openrms.store.database import Database
 
 
@@ -47,6 +47,18 @@ def _mapping_ref(mapping: str | None, mapping_yaml: str | None) -> service.Mappi
     return _builtin(str(mapping))
 
 
+def _agency_warnings(ref: service.MappingRef, agency: str) -> list[str]:
+    """Over HTTP records are always the caller's agency's: say so when the mapping names another, rather
+    than import them silently as the caller's."""
+    named = ref.agency if isinstance(ref, ImportMapping) else load_mapping(ref).agency
+    if named and named.strip().upper() != agency:
+        return [
+            f"the mapping says agency {named}; over the API records are imported for your own agency, "
+            f"{agency}, so these are {agency}'s"
+        ]
+    return []
+
+
 def _builtin(name: str) -> str:
     """Over HTTP a mapping is named only from the built-ins: never a path on the server."""
     if name not in builtin_mappings():
@@ -69,7 +81,9 @@ def upload(
     source_system: Annotated[str | None, Form()] = None,
     dry_run: Annotated[bool, Form()] = False,
     snapshot: Annotated[bool, Form()] = False,
-    recorded_by: Annotated[str, Form()] = "api-import",
+    recorded_by: Annotated[
+        str | None, Form(description="Recorded as who wrote the records (default: you)")
+    ] = None,
     preview: Annotated[
         int | None,
         Form(ge=1, le=1000, description="Only show what the first N rows become; write nothing"),
@@ -89,7 +103,7 @@ def upload(
             dialect=db.dialect,
         )
         audited(request, "import-preview", (), {"file": file.filename, "rows": len(shown)})
-        return {"preview": shown}
+        return {"preview": shown, "warnings": _agency_warnings(ref, subject.agency)}
     report = service.import_upload(
         db,
         file.file,
@@ -99,9 +113,10 @@ def upload(
         source_system=source_system,
         dry_run=dry_run,
         snapshot=snapshot,
-        recorded_by=recorded_by,
+        recorded_by=recorded_by or subject.username,
         workers=0,
     )
+    report.warnings[:0] = _agency_warnings(ref, subject.agency)
     shown = ref.ref if isinstance(ref, ImportMapping) else ref
     audited(request, "import", (), {"file": file.filename, "mapping": shown, "dry_run": dry_run})
     return report.as_dict()
@@ -114,7 +129,7 @@ class FeedPush(BaseModel):
     )
     agency: str | None = None
     source_system: str | None = None
-    recorded_by: str = "feed"
+    recorded_by: str | None = Field(None, description="Recorded as who wrote the records (default: you)")
     dry_run: bool = False
 
 
@@ -128,9 +143,10 @@ def push(mapping: str, body: FeedPush, request: Request, db: Db, subject: Import
         ref,
         agency=_own_agency(subject, body.agency),
         source_system=body.source_system,
-        recorded_by=body.recorded_by,
+        recorded_by=body.recorded_by or subject.username,
         dry_run=body.dry_run,
     )
+    report.warnings[:0] = _agency_warnings(ref, subject.agency)
     return report.as_dict()
 
 
@@ -189,7 +205,7 @@ class Retry(BaseModel):
     entry_ids: list[str] | None = None
     mapping: str | None = Field(None, description="A built-in mapping to use instead of the run's")
     mapping_yaml: str | None = Field(None, description="Or the corrected mapping's YAML text")
-    recorded_by: str = "api-import"
+    recorded_by: str | None = Field(None, description="Recorded as who wrote the records (default: you)")
 
 
 @router.post("/quarantine/retry", summary="Re-map open rows after fixing the mapping or a code table")
@@ -201,7 +217,7 @@ def retry(body: Retry, request: Request, db: Db, subject: Importer) -> dict[str,
         mapping_ref=_mapping_ref(body.mapping, body.mapping_yaml)
         if body.mapping or body.mapping_yaml
         else None,
-        recorded_by=body.recorded_by,
+        recorded_by=body.recorded_by or subject.username,
         agency=subject.agency,
     )
     detail = {"run": body.run_id, "entries": len(body.entry_ids or []), "retried": summary["retried"]}
