@@ -968,24 +968,19 @@ def test_a_mapping_that_names_no_agency_is_refused_before_any_row(cli: Cli, tmp_
     assert balanced(report) == {"read": 1, "created": 1}
 
 
-def test_api_preview_of_an_upload(client: TestClient, db: Database) -> None:
+def post_custody(client: TestClient, **form: str) -> Any:
+    """POST /imports of the custody sample with these form fields."""
     with CUSTODY.open("rb") as f:
-        response = client.post(
-            "/imports",
-            files={"file": ("custody-export.dat", f)},
-            data={"mapping": "custody-fixed-width", "preview": "3"},
-        )
+        return client.post("/imports", files={"file": ("custody-export.dat", f)}, data=form)
+
+
+def test_api_preview_of_an_upload(client: TestClient, db: Database) -> None:
+    response = post_custody(client, mapping="custody-fixed-width", preview="3")
     assert response.status_code == 200, response.text
     shown = response.json()["preview"]
     assert [r["status"] for r in shown] == ["ok", "ok", "ok"] and shown[0]["records"]
     assert record_count(db) == 0 and client.get("/imports").json()["items"] == []
-    with CUSTODY.open("rb") as f:
-        response = client.post(
-            "/imports",
-            files={"file": ("custody-export.dat", f)},
-            data={"mapping": "custody-fixed-width", "preview": "0"},
-        )
-    assert response.status_code == 422
+    assert post_custody(client, mapping="custody-fixed-width", preview="0").status_code == 422
 
 
 def test_quarantine_show_of_an_unknown_entry_and_row_numbers(cli: Cli, db: Database) -> None:
