@@ -65,3 +65,34 @@ def test_bad_callers_are_refused_clearly(cli: Cli, db: Database) -> None:
         "unknown purpose"
         in cli.run(*AS_PC1[:2], "--purpose", "curiosity", "record", "show", ours, expect=2).stderr
     )
+
+
+def test_quarantine_reads_are_audited_and_read_as_a_user_are_their_agencys_only(
+    cli: Cli, db: Database
+) -> None:
+    """Regression test (fixed: src/openrms/cli/imports.py `_importer`): `quarantine list|show` printed raw
+    source rows without an audit entry, and with `--as` showed every agency's runs and rows."""
+    from pathlib import Path
+
+    custody = Path(__file__).resolve().parents[2] / "docs" / "examples" / "custody-export.dat"
+    cli.run("import", str(custody), "--mapping", "custody-fixed-width")  # WYP's (the mapping's agency)
+    user_token(db, "admin.nyp", agency="NYP", roles=("administrator",))
+    user_token(db, "pc1", agency="WYP", roles=("officer",))
+    entries = cli.json("quarantine", "list", "--json")
+    assert len(entries) == 5
+    cli.json("quarantine", "show", entries[0]["id"])
+    with db.read() as conn:
+        reads = audit.entries(conn, action="quarantine-read")
+    assert [r["actor"].startswith("cli:") for r in reads] == [True, True]
+
+    as_nyp = ("--as", "admin.nyp", "--purpose", "data_quality")
+    assert cli.json(*as_nyp, "quarantine", "list", "--json") == []
+    assert cli.json(*as_nyp, "import", "runs", "--json") == []
+    assert "no quarantine entry" in cli.run(*as_nyp, "quarantine", "show", entries[0]["id"], expect=2).stderr
+    assert (
+        "discarded 0 row(s)"
+        in cli.run(*as_nyp, "quarantine", "discard", entries[0]["id"], "--reason", "x" * 3).stderr
+    )
+    refused = cli.run("--as", "pc1", "--purpose", "investigation", "quarantine", "list", expect=2)
+    assert "do not allow 'import'" in refused.stderr
+    assert len(cli.json("quarantine", "list", "--json")) == 5

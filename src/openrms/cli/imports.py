@@ -14,7 +14,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from rich.table import Column, Table
 from rich.tree import Tree
 
+from openrms.access.policy import Policy
 from openrms.cli.common import DbOption, console, id_column, open_db, out, print_json, reported
+from openrms.cli.reader import Reader, reader
+from openrms.errors import Forbidden
 from openrms.store import migrate
 
 quarantine_app = typer.Typer(
@@ -119,8 +122,11 @@ def import_command(
 
     database = open_db(db)
     if source == "runs" and mapping is None:
-        with reported(), database.read() as conn:
-            _print_runs(runs.list_runs(conn), as_json)
+        with reported():
+            agency = _importer(database).agency
+            with database.read() as conn:
+                found = runs.list_runs(conn, agency=agency)
+        _print_runs(found, as_json)
         return
     if mapping is None or (source is None and from_sql is None):
         raise typer.BadParameter("give a FILE (or --from-sql URL --query SQL) and --mapping")
@@ -266,6 +272,18 @@ def _print_runs(items: list[dict[str, Any]], as_json: bool) -> None:
     out.print(table)
 
 
+def _importer(database: Any) -> Reader:
+    """Who a runs or quarantine command reads as. The operator sees every agency's runs (the reader's
+    agency is None); `openrms --as USER` sees that user's agency's only, as the API would show them, and
+    only if their roles allow importing."""
+    caller = reader(database)
+    if isinstance(caller.scope, Policy) and not caller.scope.subject.can("import"):
+        raise Forbidden(
+            f"{caller.actor}'s roles do not allow 'import': runs and quarantine are for importers"
+        )
+    return caller
+
+
 @quarantine_app.command("list")
 def quarantine_list(
     run: Annotated[str | None, typer.Option(help="Only this import run")] = None,
@@ -277,8 +295,12 @@ def quarantine_list(
     """Quarantined rows with their reasons."""
     from openrms.ingest import runs
 
-    with reported(), open_db(db).read() as conn:
-        entries = runs.list_quarantine(conn, run_id=run, status=status, limit=limit)
+    with reported():
+        database = open_db(db)
+        caller = _importer(database)
+        with database.read() as conn:
+            entries = runs.list_quarantine(conn, run_id=run, status=status, limit=limit, agency=caller.agency)
+        caller.audited("quarantine-read", (), {"run": run, "status": status, "returned": len(entries)})
     if as_json:
         print_json(entries)
         return
@@ -299,8 +321,13 @@ def quarantine_show(entry_id: str, db: DbOption = None) -> None:
     """One quarantined row: its raw content, parsed fields and every reason."""
     from openrms.ingest import runs
 
-    with reported(), open_db(db).read() as conn:
-        print_json(runs.get_entry(conn, entry_id))
+    with reported():
+        database = open_db(db)
+        caller = _importer(database)
+        with database.read() as conn:
+            entry = runs.get_entry(conn, entry_id, agency=caller.agency)
+        caller.audited("quarantine-read", (), {"run": entry["run_id"], "entry": entry_id})
+    print_json(entry)
 
 
 @quarantine_app.command("retry")
@@ -315,9 +342,16 @@ def quarantine_retry(
     from openrms.ingest.service import retry_quarantine
 
     with reported():
+        database = open_db(db)
+        agency = _importer(database).agency
         print_json(
             retry_quarantine(
-                open_db(db), run_id=run, entry_ids=entry_ids or None, mapping_ref=mapping, recorded_by=by
+                database,
+                run_id=run,
+                entry_ids=entry_ids or None,
+                mapping_ref=mapping,
+                recorded_by=by,
+                agency=agency,
             )
         )
 
@@ -334,5 +368,7 @@ def quarantine_discard(
     from openrms.ingest.service import discard
 
     with reported():
-        count = discard(open_db(db), entry_ids or None, run_id=run, by=by, reason=reason)
+        database = open_db(db)
+        agency = _importer(database).agency
+        count = discard(database, entry_ids or None, run_id=run, by=by, reason=reason, agency=agency)
     console.print(f"discarded {count} row(s)")
