@@ -212,11 +212,20 @@ def list_runs(conn: Connection, limit: int = 50, *, agency: str | None = None) -
     return [_run_view(r) for r in conn.execute(_of_agency(query, agency))]
 
 
-def get_run(conn: Connection, run_id: str, *, agency: str | None = None) -> dict[str, Any]:
+def _run_row(conn: Connection, run_id: str, agency: str | None) -> Any:
     row = conn.execute(_of_agency(select(import_run).where(import_run.c.id == run_id), agency)).first()
     if row is None:
         raise NotFound(f"no import run {run_id}")
-    view = _run_view(row)
+    return row
+
+
+def check_run(conn: Connection, run_id: str, *, agency: str | None = None) -> None:
+    """404 for a run that does not exist, or is another agency's: naming one is an error, not a no-op."""
+    _run_row(conn, run_id, agency)
+
+
+def get_run(conn: Connection, run_id: str, *, agency: str | None = None) -> dict[str, Any]:
+    view = _run_view(_run_row(conn, run_id, agency))
     view["quarantine_open"] = conn.execute(
         select(func.count())
         .select_from(quarantine)

@@ -208,7 +208,7 @@ def retry_quarantine(
         raise BadRequest("name a run (--run) or quarantine entry ids to retry")
     with db.read() as conn:
         if run_id:
-            runs.get_run(conn, run_id, agency=agency)  # an unknown run is an error, not "0 retried"
+            runs.check_run(conn, run_id, agency=agency)
         entries = runs.open_entries(conn, run_id=run_id, entry_ids=entry_ids, agency=agency)
     summary: dict[str, Any] = {"retried": 0, "resolved": 0, "still_open": 0, "unparsed": 0, "runs": []}
     by_run: dict[str, list[Any]] = {}
@@ -278,7 +278,7 @@ def discard(
         raise BadRequest("say why the rows are discarded (--reason)")
     with db.write() as conn:
         if run_id:
-            runs.get_run(conn, run_id, agency=agency)  # an unknown run is an error, not "0 discarded"
+            runs.check_run(conn, run_id, agency=agency)
         chosen = runs.open_entries(conn, run_id=run_id, entry_ids=entry_ids or None, agency=agency)
         closed = [e.id for e in chosen]
         return runs.close_entries(conn, closed, "discarded", by, reason, dt.datetime.now(dt.UTC))
