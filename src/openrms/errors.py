@@ -11,6 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+def with_article(noun: str) -> str:
+    """ "an incident", "a person": messages name entity types, and most of ours start with a vowel."""
+    sounds_like_you = noun.lower().startswith(("uni", "use", "usu", "uk"))
+    vowel = noun[:1].lower() in "aeiou" and not sounds_like_you
+    return f"{'an' if vowel else 'a'} {noun}"
+
+
 @dataclass(frozen=True)
 class Issue:
     """One problem found in one record: rule `code`, the field `path` it concerns, and a message.

@@ -177,13 +177,32 @@ def test_link_problems() -> None:
         """
     )
     assert found[:3] == [
-        "line 6: SUSPECT links cannot go from record 'c' (a crime); from must be one of person",
+        "line 6: SUSPECT links cannot go from record 'c' (a crime); from must be one of person; "
+        "swap `from` and `to`",
         "line 6: SUSPECT links cannot go to record 'p' (a person); to must be one of anti_social_behaviour, "
-        "crime, custody, incident, intelligence_report, safeguarding_concern, stop_search",
+        "crime, custody, incident, intelligence_report, safeguarding_concern, stop_search; swap `from` and `to`",
         "line 7: link to 'crme': no record of that name (valid: c, p)",
     ]
     assert found[3].startswith("line 8: unknown link type 'NOPE' (valid: ASSOCIATE_OF, DETAINED_PERSON,")
     assert found[4:] == ["line 9: a link needs a `type`, e.g. OCCURRED_AT"]
+
+
+def test_link_end_messages_name_the_entity_with_its_article() -> None:
+    """A wrong end that swapping would not mend gets no swap hint, and "an incident", not "a incident"."""
+    found = problems(
+        """
+        name: l
+        records:
+          i: {entity: incident, key: "{A}", fields: {incident_type: OTHER}}
+          v: {entity: vehicle, key: "{B}"}
+        links:
+          - {type: MISSING_PERSON, from: i, to: v}
+        """
+    )
+    assert found == [
+        "line 6: MISSING_PERSON links cannot go from record 'i' (an incident); from must be one of person",
+        "line 6: MISSING_PERSON links cannot go to record 'v' (a vehicle); to must be one of incident",
+    ]
 
 
 def test_lookup_and_key_problems() -> None:

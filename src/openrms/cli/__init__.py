@@ -28,7 +28,7 @@ from openrms.cli.masters import master_app, review_app
 from openrms.cli.reader import reader, set_caller
 from openrms.cli.records import link_app, record_app
 from openrms.cli.search import reindex_command, search_command, suggest_command
-from openrms.errors import NotFound
+from openrms.errors import NotFound, with_article
 from openrms.schema import FieldDef, registry
 from openrms.schema.model import CodeList
 from openrms.store import migrate
@@ -265,7 +265,7 @@ def schema(
         used.add_row(name, shown + (f" … and {more} more: openrms schema --codes {name}" if more > 0 else ""))
     if used.row_count:
         out.print(used)
-    joins = Table("link type", "meaning", "from", "to", title=f"Links a {entity_type} can have")
+    joins = Table("link type", "meaning", "from", "to", title=f"Links {with_article(entity_type)} can have")
     for ltype in reg.link_types.values():
         if entity_type in ltype.from_types or entity_type in ltype.to_types:
             ends = [

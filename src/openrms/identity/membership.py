@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, and_, bindparam, delete, exists, func, insert, or_, select, update
 
-from openrms.errors import BadRequest, Conflict, NotFound
+from openrms.errors import BadRequest, Conflict, NotFound, with_article
 from openrms.store import ids
 from openrms.store.bulk import insert_tuples
 from openrms.store.scope import ReadScope
@@ -315,7 +315,7 @@ def apply_moves(
         raise NotFound(f"no record {', '.join(missing[:10])}" + (" ..." if len(missing) > 10 else ""))
     strays = [r for r in wanted if found[r].entity_type != entity_type]
     if strays:
-        raise BadRequest(f"record {', '.join(strays[:10])} is not a {entity_type} record")
+        raise BadRequest(f"record {', '.join(strays[:10])} is not {with_article(entity_type)} record")
     planned = [(r, found[r].master_id, moves[r]) for r in wanted if found[r].master_id != moves[r]]
     return _apply(
         conn, planned, entity_type=entity_type, action=action, by=by, reason=reason, now=now, extra=detail

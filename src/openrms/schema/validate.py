@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from openrms.errors import Issue, RecordInvalid
+from openrms.errors import Issue, RecordInvalid, with_article
 from openrms.schema.model import CodeList, EntityType, FieldDef, Registry
 from openrms.schema.rules import RULES, RuleContext
 from openrms.schema.types import FIELD_TYPES, FieldTypeError
@@ -219,7 +219,9 @@ class EntityValidator:
     ) -> tuple[dict[str, Any], list[Issue]]:
         now = now or dt.datetime.now(dt.UTC)
         if not isinstance(data, Mapping):
-            return {}, [Issue("type", "", f"a {self.entity_type.name} record must be an object of fields")]
+            return {}, [
+                Issue("type", "", f"{with_article(self.entity_type.name)} record must be an object of fields")
+            ]
         issues: list[Issue] = []
         now_iso = _future_limit(now)
         clean = self._fields(data, "", issues, now_iso)

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, and_, case, exists, insert, or_, select, update
 
-from openrms.errors import BadRequest, BatchInvalid, Conflict, Issue, NotFound, RecordInvalid
+from openrms.errors import BadRequest, BatchInvalid, Conflict, Issue, NotFound, RecordInvalid, with_article
 from openrms.schema import registry
 from openrms.schema.types import FieldTypeError, datetime, partial_date
 from openrms.store import ids
@@ -72,7 +72,7 @@ def check_ends(item: NewLink, types: Mapping[str, str]) -> list[Issue]:
                     "link_end",
                     end,
                     f"{item.link_type} cannot {'start' if end == 'from_id' else 'end'} "
-                    f"at a {etype}; allowed: {', '.join(sorted(allowed))}",
+                    f"at {with_article(etype)}; allowed: {', '.join(sorted(allowed))}",
                 )
             )
     if item.from_id == item.to_id:

@@ -20,7 +20,7 @@ from starlette.datastructures import FormData
 from openrms.access.model import Subject, is_sensitive
 from openrms.access.policy import Policy, sensitive_fields
 from openrms.api.guard import audited, check_marking, check_record, disclosing, own_provenance, require
-from openrms.errors import BadRequest, Conflict, Issue, NotFound, RecordInvalid
+from openrms.errors import BadRequest, Conflict, Issue, NotFound, RecordInvalid, with_article
 from openrms.schema import registry, validator
 from openrms.store import records as writes
 from openrms.store import views
@@ -234,7 +234,7 @@ def _write(
     if person_id:
         resource = check_record(conn, policy, person_id, "read")  # 404 for a person they may not see
         if resource.entity_type != "person":
-            raise BadRequest(f"record {person_id} is a {resource.entity_type}, not a person")
+            raise BadRequest(f"record {person_id} is {with_article(resource.entity_type)}, not a person")
     elif suspect:
         person_id = writes.create_record(conn, writes.NewRecord("person", suspect, prov)).id
         written.append(person_id)

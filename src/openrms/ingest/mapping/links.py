@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from openrms.errors import with_article
 from openrms.ingest.mapping.conditions import Test, compile_condition
 from openrms.ingest.mapping.context import Build
 from openrms.ingest.mapping.errors import suggest
@@ -72,19 +73,13 @@ def _link(node: LDict, b: Build, reg: Any, entities: dict[str, str]) -> Link | N
     # A link to a record with `each` is made once per item, and reads that item as the record does.
     b.repeated_end = repeated[0] if len(repeated) == 1 else None
     b.each = b.repeated.get(b.repeated_end) if b.repeated_end else None
-    ends = []
+    ends, entities_of = [], []
     for side in ("from", "to"):
         end, entity = _end(node, side, b, reg, entities)
         ends.append(end)
-        allowed = (ltype.from_types if side == "from" else ltype.to_types) if ltype else None
-        if allowed is not None and entity is not None and entity not in allowed:
-            named = isinstance(node[side], str)
-            what = f"record {node[side]!r} (a {entity})" if named else f"a {entity} lookup"
-            b.problem(
-                node.line_of(side),
-                f"{link_type} links cannot go {side} {what}; "
-                f"{side} must be one of {', '.join(sorted(allowed))}",
-            )
+        entities_of.append(entity)
+    if ltype is not None:
+        _check_ends(node, b, ltype, entities_of)
     key = (
         compile_key(node["key"], node.line_of("key"), b, "link key", scope=True)[0] if "key" in node else None
     )
@@ -98,6 +93,26 @@ def _link(node: LDict, b: Build, reg: Any, entities: dict[str, str]) -> Link | N
         return None
     each_end = repeated[0] if repeated else None
     return Link(ltype.name, ends[0], ends[1], key, when, valid[0], valid[1], each_end)
+
+
+def _check_ends(node: LDict, b: Build, ltype: Any, entities_of: list[str | None]) -> None:
+    """Each end's entity must be one the link type allows there; a link written back to front (the usual
+    slip: `from: incident, to: person`) says so."""
+    allowed_of = (ltype.from_types, ltype.to_types)
+    swapped = all(
+        entity is not None and allowed is not None and entity in allowed
+        for entity, allowed in zip(entities_of, reversed(allowed_of), strict=True)
+    )
+    for side, entity, allowed in zip(("from", "to"), entities_of, allowed_of, strict=True):
+        if allowed is None or entity is None or entity in allowed:
+            continue
+        what = f"record {node[side]!r} ({with_article(entity)})" if isinstance(node[side], str) else None
+        hint = "; swap `from` and `to`" if swapped else ""
+        b.problem(
+            node.line_of(side),
+            f"{ltype.name} links cannot go {side} {what or with_article(entity) + ' lookup'}; "
+            f"{side} must be one of {', '.join(sorted(allowed))}{hint}",
+        )
 
 
 def _end(
