@@ -953,6 +953,20 @@ def test_a_preview_shows_what_rows_become_with_the_imports_verdict_and_writes_no
     )
 
 
+def test_a_preview_shows_no_id_for_a_record_whose_key_is_empty(cli: Cli, tmp_path: Path) -> None:
+    """Regression test (fixed: src/openrms/ingest/preview.py `_row_view`): a row with a blank key was
+    rightly flagged, but showed an id as if a record would be made."""
+    data = tmp_path / "people.csv"
+    data.write_text("NAME,SEX\n ,M\nSmith,M\n")
+    mapping = tmp_path / "plain.yaml"
+    mapping.write_text(PLAIN)
+    blank, smith = cli.json("import", str(data), "--mapping", str(mapping), "--preview", "2", "--json")
+    assert blank["status"] == "quarantined" and blank["records"][0]["id"] is None
+    assert smith["records"][0]["id"] == ids.record_id("person", "WYP", "PLAIN", "Smith")
+    printed = cli.run("import", str(data), "--mapping", str(mapping), "--preview", "1").stdout
+    assert "no id (an empty key makes no record)" in " ".join(printed.split())
+
+
 def test_a_mapping_that_names_no_agency_is_refused_before_any_row(cli: Cli, tmp_path: Path) -> None:
     """Regression test (fixed: src/openrms/ingest/service.py `_prepare_mapping`): a mapping without
     `agency:` and an import without --agency quarantined every row with "p: provenance.agency None must be

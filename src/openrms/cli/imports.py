@@ -207,7 +207,8 @@ def _print_preview(rows: list[dict[str, Any]]) -> None:
         for record in row["records"]:
             branch = tree.add(
                 f"[bold]{escape(record['name'])}[/bold]: {record['entity_type']}, "
-                f"key {escape(repr(record['key']))}, id {record['id']}"
+                f"key {escape(repr(record['key']))}, "
+                + (f"id {record['id']}" if record["id"] else "no id (an empty key makes no record)")
             )
             for name, value in record["fields"].items():
                 branch.add(f"{escape(name)} = {escape(repr(value))}")

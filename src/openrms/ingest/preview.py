@@ -57,7 +57,10 @@ def _row_view(context: worker.WorkerContext, row: SourceRow, verdict: worker.Row
                 "name": name,
                 "entity_type": record.entity_type,
                 "key": record.source_key,
-                "id": ids.record_id(record.entity_type, *target, record.source_key),
+                # An empty key makes no record (the row is quarantined for it), so it has no id to show.
+                "id": ids.record_id(record.entity_type, *target, record.source_key)
+                if record.source_key.strip()
+                else None,
                 "fields": record.data,
                 "classification": record.classification,
                 "handling": record.handling,
