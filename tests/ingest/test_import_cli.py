@@ -982,6 +982,34 @@ def test_a_mapping_that_names_no_agency_is_refused_before_any_row(cli: Cli, tmp_
     assert balanced(report) == {"read": 1, "created": 1}
 
 
+def test_quarantine_is_listed_newest_run_first_then_by_line_and_pages_in_that_order(
+    cli: Cli, client: TestClient, tmp_path: Path
+) -> None:
+    """Regression test (fixed: src/openrms/ingest/runs.py `list_quarantine`): entries came in the order of
+    their random ids, so a person fixing rows could not read them down the file."""
+    custody = cli.json("import", str(CUSTODY), "--mapping", "custody-fixed-width", "--json")
+    data = tmp_path / "people.csv"
+    data.write_text("NAME,SEX\nA,Q\nB,M\nC,Q\nD,Q\n")
+    mapping = tmp_path / "plain.yaml"
+    mapping.write_text(PLAIN)
+    people = cli.json("import", str(data), "--mapping", str(mapping), "--json")
+    expected = [(people["run_id"], f"line {n}") for n in (2, 4, 5)] + [
+        (custody["run_id"], f"line {n}") for n in (8, 15, 22, 29, 36)
+    ]
+    listed = cli.json("quarantine", "list", "--json")
+    assert [(e["run_id"], e["location"]) for e in listed] == expected
+
+    paged, after = [], None
+    while True:
+        page = client.get("/quarantine", params={"limit": 3, **({"after": after} if after else {})}).json()
+        paged += [(e["run_id"], e["location"]) for e in page["items"]]
+        if not (after := page["next_after"]):
+            break
+    assert paged == expected
+    unknown = client.get("/quarantine", params={"after": "0" * 24})
+    assert unknown.status_code == 400 and "no quarantine entry" in unknown.json()["detail"]
+
+
 def post_custody(client: TestClient, **form: str) -> Any:
     """POST /imports of the custody sample with these form fields."""
     with CUSTODY.open("rb") as f:

@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import Connection, and_, func, insert, or_, select, tuple_, update
 
 from openrms.errors import BadRequest, NotFound
 from openrms.store.tables import import_run, quarantine
@@ -271,11 +271,38 @@ def list_quarantine(
             raise BadRequest(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
         conditions.append(quarantine.c.status == status)
     if after:
-        conditions.append(quarantine.c.id > after)
-    query = select(quarantine).where(and_(*conditions)).order_by(quarantine.c.id).limit(limit)
-    if agency is not None:
-        query = _of_agency(query.join(import_run, import_run.c.id == quarantine.c.run_id), agency)
-    return [_entry_view(r, full=False) for r in conn.execute(query)]
+        conditions.append(_after_entry(conn, after, agency))
+    # The newest run first, then each run's rows in source order, as a person fixing them reads the file.
+    order = (import_run.c.started_at.desc(), quarantine.c.run_id, quarantine.c.row_number, quarantine.c.id)
+    query = (
+        select(quarantine)
+        .join(import_run, import_run.c.id == quarantine.c.run_id)
+        .where(and_(*conditions))
+        .order_by(*order)
+        .limit(limit)
+    )
+    return [_entry_view(r, full=False) for r in conn.execute(_of_agency(query, agency))]
+
+
+def _after_entry(conn: Connection, entry_id: str, agency: str | None) -> Any:
+    """The entries listed after `entry_id` in list_quarantine's order: the page after one ending there."""
+    query = (
+        select(import_run.c.started_at, quarantine.c.run_id, quarantine.c.row_number)
+        .join(import_run, import_run.c.id == quarantine.c.run_id)
+        .where(quarantine.c.id == entry_id)
+    )
+    at = conn.execute(_of_agency(query, agency)).first()
+    if at is None:
+        raise BadRequest(f"after: no quarantine entry {entry_id}; give the id of the last entry of a page")
+    same_run_later = and_(
+        quarantine.c.run_id == at.run_id,
+        tuple_(quarantine.c.row_number, quarantine.c.id) > tuple_(at.row_number, entry_id),
+    )
+    later_run = or_(
+        import_run.c.started_at < at.started_at,
+        and_(import_run.c.started_at == at.started_at, quarantine.c.run_id > at.run_id),
+    )
+    return or_(same_run_later, later_run)
 
 
 def get_entry(conn: Connection, entry_id: str, *, agency: str | None = None) -> dict[str, Any]:
