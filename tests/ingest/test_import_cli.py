@@ -1010,6 +1010,29 @@ def test_quarantine_is_listed_newest_run_first_then_by_line_and_pages_in_that_or
     assert unknown.status_code == 400 and "no quarantine entry" in unknown.json()["detail"]
 
 
+def test_short_csv_lines_fixed_by_allow_short_and_a_re_import(cli: Cli, tmp_path: Path) -> None:
+    """A line that stops at its last non-empty value cannot be parsed, so retry cannot map it; the fix is
+    `allow_short: true` and importing the file again, which resolves the earlier entry."""
+    data = tmp_path / "people.csv"
+    data.write_text("NAME;SEX;NOTE\nSmith;M;x\nJones;F\n")
+    mapping = tmp_path / "plain.yaml"
+    mapping.write_text(PLAIN.replace("{format: csv}", "{format: csv, delimiter: ';'}"))
+    first = cli.json("import", str(data), "--mapping", str(mapping), "--json")
+    assert balanced(first) == {"read": 2, "created": 1, "quarantined": 1}
+    (entry,) = cli.json("quarantine", "list", "--json")
+    assert "`allow_short: true`" in entry["reasons"][0]
+    retried = cli.run("quarantine", "retry", "--run", first["run_id"])
+    assert json.loads(retried.stdout)["unparsed"] == 1
+    assert "fix the source or the reader's options" in " ".join(retried.stderr.split())
+
+    mapping.write_text(PLAIN.replace("{format: csv}", "{format: csv, delimiter: ';', allow_short: true}"))
+    again = cli.json("import", str(data), "--mapping", str(mapping), "--json")
+    assert balanced(again) == {"read": 2, "created": 1, "unchanged": 1}
+    assert cli.json("quarantine", "list", "--json") == []
+    (closed,) = cli.json("quarantine", "list", "--status", "resolved", "--json")
+    assert closed["id"] == entry["id"]
+
+
 def post_custody(client: TestClient, **form: str) -> Any:
     """POST /imports of the custody sample with these form fields."""
     with CUSTODY.open("rb") as f:

@@ -180,7 +180,8 @@ def test_link_problems() -> None:
         "line 6: SUSPECT links cannot go from record 'c' (a crime); from must be one of person; "
         "swap `from` and `to`",
         "line 6: SUSPECT links cannot go to record 'p' (a person); to must be one of anti_social_behaviour, "
-        "crime, custody, incident, intelligence_report, safeguarding_concern, stop_search; swap `from` and `to`",
+        "crime, custody, incident, intelligence_report, safeguarding_concern, stop_search; "
+        "swap `from` and `to`",
         "line 7: link to 'crme': no record of that name (valid: c, p)",
     ]
     assert found[3].startswith("line 8: unknown link type 'NOPE' (valid: ASSOCIATE_OF, DETAINED_PERSON,")

@@ -105,7 +105,7 @@ def test_unknown_format_and_unknown_options_are_named(tmp_path: Path) -> None:
     path = write(tmp_path, "a.csv", "a,b\n1,2\n")
     assert "unknown format 'parquet'" in refused(path, format="parquet")
     detail = refused(path, format="csv", delimeter=";")
-    assert "'delimeter'" in detail and "allowed: columns, delimiter, encoding" in detail
+    assert "'delimeter'" in detail and "allowed: allow_short, columns, delimiter, encoding" in detail
     assert "a.csv" in detail
     assert "allowed: records_path" in refused(write(tmp_path, "a.json", "[]"), format="json", path="x")
 
@@ -209,15 +209,41 @@ def test_csv_runaway_quote_is_capped(tmp_path: Path) -> None:
 
 def test_csv_wrong_column_counts(tmp_path: Path) -> None:
     rows = read(write(tmp_path, "c.csv", "a,b,c\n1,2\n1,2,3\n1,2,3,4\n"), format="csv")
-    assert (rows[0].error, rows[0].raw, rows[0].location) == ("expected 3 columns, found 2", "1,2", "line 2")
+    assert (rows[0].raw, rows[0].location) == ("1,2", "line 2")
+    assert (
+        rows[0].error.startswith("expected 3 columns, found 2; ") and "`allow_short: true`" in rows[0].error
+    )
     assert rows[1].fields == {"a": "1", "b": "2", "c": "3"}
     assert rows[2].error == "expected 3 columns, found 4" and rows[2].raw == "1,2,3,4"
+
+
+def test_csv_allow_short_reads_left_off_trailing_columns_as_empty(tmp_path: Path) -> None:
+    """Exports that end a line at its last non-empty value: with `allow_short`, the columns left off
+    read as empty. A line with too many columns still fails, as does a short one without the option."""
+    text = "a;b;c\n1\n1;2\n1;2;3\n1;2;3;4\n"
+    rows = read(write(tmp_path, "c.csv", text), format="csv", allow_short=True)
+    assert [r.fields for r in rows[:3]] == [
+        {"a": "1", "b": "", "c": ""},
+        {"a": "1", "b": "2", "c": ""},
+        {"a": "1", "b": "2", "c": "3"},
+    ]
+    assert rows[3].error == "expected 3 columns, found 4"
+    header_less = read(
+        write(tmp_path, "h.csv", "1,2\n"),
+        format="csv",
+        header=False,
+        columns=["a", "b", "c"],
+        allow_short=True,
+    )
+    assert header_less[0].fields == {"a": "1", "b": "2", "c": ""}
+    with pytest.raises(SourceError, match="allow_short"):
+        read(write(tmp_path, "o.csv", "a\n1\n"), format="csv", allow_short="sometimes")
 
 
 def test_csv_wrong_count_in_a_properly_quoted_multi_line_record_fails_as_a_whole(tmp_path: Path) -> None:
     text = 'a,b,c\n1,"x\ny, z"\n2,3,4\n'
     rows = read(write(tmp_path, "c.csv", text), format="csv")
-    assert rows[0].location == "lines 2-3" and rows[0].error == "expected 3 columns, found 2"
+    assert rows[0].location == "lines 2-3" and rows[0].error.startswith("expected 3 columns, found 2;")
     assert rows[0].raw == '1,"x\ny, z"'
     assert rows[1].fields == {"a": "2", "b": "3", "c": "4"}
 

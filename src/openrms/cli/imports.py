@@ -345,15 +345,20 @@ def quarantine_retry(
     with reported():
         database = open_db(db)
         agency = _importer(database).agency
-        print_json(
-            retry_quarantine(
-                database,
-                run_id=run,
-                entry_ids=entry_ids or None,
-                mapping_ref=mapping,
-                recorded_by=by,
-                agency=agency,
-            )
+        summary = retry_quarantine(
+            database,
+            run_id=run,
+            entry_ids=entry_ids or None,
+            mapping_ref=mapping,
+            recorded_by=by,
+            agency=agency,
+        )
+    print_json(summary)
+    if summary["unparsed"]:
+        console.print(
+            f"{summary['unparsed']} row(s) could not be read from the source, so have no fields to map "
+            "again: fix the source or the reader's options (the mapping's `source:`) and import the file "
+            "again; their entries are resolved when the rows import"
         )
 
 

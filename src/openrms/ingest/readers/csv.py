@@ -50,7 +50,7 @@ class CsvReader:
     """Delimited text with a header line (or `columns`); every value is a string, never stripped."""
 
     OPTIONS = frozenset(
-        {"encoding", "delimiter", "quotechar", "header", "columns", "skip_lines", "max_field"}
+        {"encoding", "delimiter", "quotechar", "header", "columns", "skip_lines", "max_field", "allow_short"}
     )
 
     def __init__(
@@ -64,8 +64,10 @@ class CsvReader:
         columns: Sequence[str] | None = None,
         skip_lines: int = 0,
         max_field: int = 1_000_000,
+        allow_short: bool = False,
     ) -> None:
         self.path = path = source_file(source, "CSV records")
+        self.allow_short = opt_bool(path, "allow_short", allow_short)
         self.quotechar = opt_char(path, "quotechar", quotechar)
         self.header = opt_bool(path, "header", header)
         self.skip_lines = opt_int(path, "skip_lines", skip_lines, 0)
@@ -185,8 +187,18 @@ class CsvReader:
         return names
 
     def _check(self, values: list[str], chars: int) -> str | None:
-        if len(values) != len(self._names):
-            return f"expected {len(self._names)} columns, found {len(values)}"
+        """Why a record cannot be a row, if it cannot. With `allow_short`, the trailing columns a short
+        record leaves off are filled in as empty (many exports end a line at its last non-empty value)."""
+        wanted = len(self._names)
+        if len(values) < wanted and self.allow_short:
+            values.extend([""] * (wanted - len(values)))
+        if len(values) < wanted:
+            return (
+                f"expected {wanted} columns, found {len(values)}; if the source leaves empty trailing "
+                "columns off, `allow_short: true` reads them as empty"
+            )
+        if len(values) > wanted:
+            return f"expected {wanted} columns, found {len(values)}"
         if chars <= self.max_field:  # no field can be longer than the record's text
             return None
         for name, value in zip(self._names, values, strict=True):
