@@ -1033,6 +1033,29 @@ def test_short_csv_lines_fixed_by_allow_short_and_a_re_import(cli: Cli, tmp_path
     assert closed["id"] == entry["id"]
 
 
+def test_a_broken_mapping_is_checked_against_the_source_columns_in_the_same_round(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """Regression test (fixed: src/openrms/ingest/service.py `_mapping_and_source`): a mapping with a
+    compile problem (a link written back to front) reported it alone; only once that was fixed did the
+    import say the mapping names a column the file lacks."""
+    data = tmp_path / "people.csv"
+    data.write_text("NAME,SEX,REF\nSmith,M,1\n")
+    mapping = tmp_path / "broken.yaml"
+    mapping.write_text(
+        PLAIN.replace("fields: {surname: NAME, gender: SEX}", "fields: {surname: NAME, gender: GENDER}")
+        + '  i: {entity: incident, key: "{REF}", fields: {incident_type: {const: MISSING_PERSON}}}\n'
+        + "links:\n  - {type: MISSING_PERSON, from: i, to: p}\n"
+    )
+    for args in ((), ("--preview", "1"), ("--dry-run",)):
+        message = " ".join(cli.fails("import", str(data), "--mapping", str(mapping), *args).split())
+        assert "has 3 problems" in message, message
+        assert "line 9: source has no field 'GENDER' (columns: NAME, REF, SEX)" in message
+        assert "MISSING_PERSON links cannot go from record 'i' (an incident)" in message
+        assert "swap `from` and `to`" in message
+    assert cli.json("import", "runs", "--json") == []
+
+
 def post_custody(client: TestClient, **form: str) -> Any:
     """POST /imports of the custody sample with these form fields."""
     with CUSTODY.open("rb") as f:

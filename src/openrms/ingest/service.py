@@ -19,6 +19,7 @@ from openrms.errors import BadRequest
 from openrms.ingest import runs
 from openrms.ingest.mapping import Mapping as ImportMapping
 from openrms.ingest.mapping import MappingError, load_mapping, parse_mapping
+from openrms.ingest.mapping.errors import column_problems
 from openrms.ingest.memory import MemoryReader
 from openrms.ingest.pipeline import Importer, ImportReport, Progress, source_digest
 from openrms.ingest.preview import preview_rows
@@ -59,6 +60,37 @@ def _prepare_mapping(ref: MappingRef, agency: str | None, source_system: str | N
     return mapping
 
 
+def _mapping_and_source(
+    ref: MappingRef,
+    agency: str | None,
+    source_system: str | None,
+    source: str | Path,
+    reader_options: Mapping[str, Any] | None,
+    query: str | None,
+) -> tuple[ImportMapping, Reader]:
+    """The mapping and the source's reader. A mapping that fails to compile is checked against the file's
+    columns as well, so that a person writing one learns of every problem in one round, not two."""
+    try:
+        mapping = _prepare_mapping(ref, agency, source_system)
+    except MappingError as exc:
+        raise _with_column_problems(exc, source, reader_options, query) from None
+    return mapping, _open_source(source, mapping, reader_options, query)
+
+
+def _with_column_problems(
+    exc: MappingError, source: str | Path, reader_options: Mapping[str, Any] | None, query: str | None
+) -> MappingError:
+    if not exc.fields_used or exc.source is None or query is not None:  # a query is not run for this
+        return exc
+    try:
+        columns = open_reader(str(source), {**exc.source, **(reader_options or {})}).columns
+    except BadRequest:  # the source cannot be opened with those options: the mapping's problems stand
+        return exc
+    if columns is None:
+        return exc
+    return MappingError(exc.origin, exc.items + column_problems(exc.fields_used, columns))
+
+
 def _open_source(
     source: str | Path, mapping: ImportMapping, reader_options: Mapping[str, Any] | None, query: str | None
 ) -> Reader:
@@ -90,8 +122,7 @@ def import_source(
 ) -> ImportReport:
     """Import a file (or, with `query`, a database table or query) through a mapping. `source_name` is
     what the run shows as its source instead of the path (an upload's own name, not its scratch file)."""
-    mapping = _prepare_mapping(mapping_ref, agency, source_system)
-    reader = _open_source(source, mapping, reader_options, query)
+    mapping, reader = _mapping_and_source(mapping_ref, agency, source_system, source, reader_options, query)
     shown = str(source) if query is None else source_digest(str(source), query)[:12]
     return Importer(
         db,
@@ -155,8 +186,7 @@ def preview_source(
     """What the first `rows` rows become (see `openrms.ingest.preview`); reads no database, writes nothing."""
     if rows < 1:
         raise BadRequest(f"preview at least one row, not {rows}")
-    mapping = _prepare_mapping(mapping_ref, agency, source_system)
-    reader = _open_source(source, mapping, reader_options, query)
+    mapping, reader = _mapping_and_source(mapping_ref, agency, source_system, source, reader_options, query)
     file = None if query else str(source)
     context = WorkerContext(mapping, mapping.agency, mapping.source_system, "preview", dialect, file)
     return preview_rows(context, islice(reader.rows(), rows))

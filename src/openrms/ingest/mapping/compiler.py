@@ -11,7 +11,7 @@ import yaml
 
 from openrms.ingest.mapping.conditions import Test, compile_condition
 from openrms.ingest.mapping.context import Build
-from openrms.ingest.mapping.errors import suggest
+from openrms.ingest.mapping.errors import MappingError, suggest
 from openrms.ingest.mapping.expressions import Value, compile_expression, compile_key
 from openrms.ingest.mapping.links import Link, compile_links
 from openrms.ingest.mapping.yamlload import LDict, LList, load
@@ -99,10 +99,11 @@ def compile_mapping(text: str, origin: str) -> Plan:
     declared = top.get("records") if isinstance(top.get("records"), LDict) else {}
     entities = {n: r.get("entity") for n, r in declared.items() if isinstance(r, LDict)}
     links = compile_links(top, b, reg, {n: e for n, e in entities.items() if e in reg.entity_types})
-    b.problems.raise_if_any()
     fields_used: dict[str, list[int]] = {}
     for field, line in b.uses:
         fields_used.setdefault(field, []).append(line)
+    if b.problems.items:
+        raise MappingError(origin, b.problems.items, fields_used=fields_used, source=_plain_source(text))
     return Plan(
         name=name,
         description=top.get("description") or "",
@@ -128,6 +129,15 @@ def _source(text: str, top: LDict, b: Build) -> dict[str, Any]:
         b.problems.raise_if_any()
     plain = yaml.safe_load(text)
     return dict(plain.get("source") or {})
+
+
+def _plain_source(text: str) -> dict[str, Any] | None:
+    """The reader's options of a mapping that failed to compile, when they can be read at all."""
+    try:
+        source = yaml.safe_load(text).get("source")
+    except (yaml.YAMLError, AttributeError, RecursionError):
+        return None
+    return dict(source) if isinstance(source, dict) else None
 
 
 def _translations(top: LDict, b: Build) -> None:

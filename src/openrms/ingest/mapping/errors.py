@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from typing import Any
 
 from openrms.errors import BadRequest
 
@@ -15,7 +16,14 @@ class MappingError(BadRequest):
     kind = "mapping-invalid"
     title = "Import mapping is invalid"
 
-    def __init__(self, origin: str, problems: list[tuple[int, str]]) -> None:
+    def __init__(
+        self,
+        origin: str,
+        problems: list[tuple[int, str]],
+        *,
+        fields_used: dict[str, list[int]] | None = None,
+        source: dict[str, Any] | None = None,
+    ) -> None:
         ordered = sorted(set(problems), key=lambda p: (p[0], p[1]))
         lines = [f"line {line}: {message}" if line else message for line, message in ordered]
         count = f"{len(lines)} problem" + ("s" if len(lines) != 1 else "")
@@ -23,6 +31,12 @@ class MappingError(BadRequest):
         super().__init__(detail, origin=origin, problems=lines)
         self.origin = origin
         self.problems = lines
+        self.items = list(problems)
+        # A mapping that failed to compile still knows which source fields it names and its reader's
+        # options, so the caller can check them against the source too (see ingest.service) and report
+        # every problem in one round.
+        self.fields_used = fields_used or {}
+        self.source = source
 
 
 class RowProblem(Exception):
@@ -67,3 +81,15 @@ def quote(value: object) -> str:
     if len(text) > 60:
         text = text[:57] + "..."
     return repr(text)
+
+
+def column_problems(fields_used: dict[str, list[int]], columns: Iterable[str]) -> list[tuple[int, str]]:
+    """Each source field the mapping names that is not a column of the source, at each line naming it."""
+    present = {str(c) for c in columns}
+    problems = []
+    for field, lines in fields_used.items():
+        if field in present:
+            continue
+        hint = suggest(field, present, listing=False) or f" (columns: {', '.join(sorted(present))})"
+        problems += [(line, f"source has no field {field!r}{hint}") for line in sorted(set(lines))]
+    return problems

@@ -8,7 +8,7 @@ from collections.abc import Mapping as RowMapping
 from typing import Any
 
 from openrms.ingest.mapping.compiler import CODED_MARKINGS, MARKINGS, Plan, compile_mapping
-from openrms.ingest.mapping.errors import MappingError, RowProblem, suggest
+from openrms.ingest.mapping.errors import MappingError, RowProblem, column_problems
 from openrms.ingest.mapping.links import Link, Lookup
 from openrms.ingest.mapping.values import to_text
 from openrms.ingest.rows import MappedLink, MappedRecord, MappedRow, RecordRef
@@ -228,13 +228,7 @@ class Mapping:
         """Every source field the mapping names must be a column of the source (None: not declared)."""
         if columns is None:
             return
-        present = {str(c) for c in columns}
-        problems = []
-        for field, lines in self._uses.items():
-            if field in present:
-                continue
-            hint = suggest(field, present, listing=False) or f" (columns: {', '.join(sorted(present))})"
-            problems += [(line, f"source has no field {field!r}{hint}") for line in sorted(set(lines))]
+        problems = column_problems(self._uses, columns)
         if problems:
             raise MappingError(self.origin, problems)
 
