@@ -162,15 +162,21 @@ def import_command(
             TimeElapsedColumn(),
             TimeRemainingColumn(),
         )
-        with Progress(*columns, console=console, transient=as_json) as bar:
-            task = bar.add_task(
-                f"importing {Path(target).name if not from_sql else 'query'}", total=None, rate=0.0
-            )
+        # The bar starts with the first rows written, so a mapping or source refused before any row shows
+        # no empty bar above its error; it is left out when stderr is not a terminal (a log, a pipe), where
+        # it could only be printed once, at the end, out of order with the report.
+        bar = Progress(*columns, console=console, transient=as_json, disable=not console.is_terminal)
+        task = bar.add_task(
+            f"importing {Path(target).name if not from_sql else 'query'}", total=None, rate=0.0
+        )
 
-            def tick(rows: int) -> None:
-                done = bar.tasks[task].completed + rows
-                bar.update(task, completed=done, rate=done / max(bar.tasks[task].elapsed or 1e-9, 1e-9))
+        def tick(rows: int) -> None:
+            if not bar.live.is_started:
+                bar.start()
+            done = bar.tasks[task].completed + rows
+            bar.update(task, completed=done, rate=done / max(bar.tasks[task].elapsed or 1e-9, 1e-9))
 
+        try:
             report = import_source(
                 database,
                 target,
@@ -186,6 +192,8 @@ def import_command(
                 commit_rows=commit_rows,
                 progress=tick,
             )
+        finally:
+            bar.stop()
     if as_json:
         print_json(report.as_dict())
     else:
