@@ -119,6 +119,11 @@ def test_ids_are_derived_from_type_agency_system_and_key(api):
         ("vehicle", {"vrm": "ab12 cde", "colour": "Red"}, {"vrm": "AB12CDE", "colour": "RED"}),
         ("telephone", {"number": "0113 234 5678"}, {"number": "+441132345678"}),
         (
+            "incident",
+            {"incident_type": "MISSING_PERSON", "missing_risk": "high", "recording_officer": "PC 1234"},
+            {"incident_type": "MISSING_PERSON", "missing_risk": "HIGH", "recording_officer": "PC 1234"},
+        ),
+        (
             "crime",
             {"crime_type": "Burglary", "hate_crime": "yes", "hate_strands": ["race", "RACE"]},
             {"crime_type": "BURGLARY", "hate_crime": True, "hate_strands": ["RACE"]},
@@ -191,6 +196,18 @@ _INVALID: list[tuple[str, str, dict[str, Any], set[str]]] = [
         "crime",
         {"crime_type": "BURGLARY", "hate_strands": ["RACE"]},
         {"hate_crime"},
+    ),
+    (
+        "missing person risk on another incident type",
+        "incident",
+        {"incident_type": "DOMESTIC", "missing_risk": "HIGH"},
+        {"missing_risk"},
+    ),
+    (
+        "unknown missing person risk",
+        "incident",
+        {"incident_type": "MISSING_PERSON", "missing_risk": "SEVERE"},
+        {"missing_risk"},
     ),
     (
         "handling code C without conditions",

@@ -163,6 +163,19 @@ def hate_strands_need_flag(data: dict[str, Any], ctx: RuleContext) -> Iterable[I
 
 
 @rule
+def missing_risk_needs_missing_person(data: dict[str, Any], ctx: RuleContext) -> Iterable[Issue]:
+    """A risk grading belongs to a missing person episode; on any other incident it is a mapping or keying
+    slip (often the wrong column), which would otherwise pass silently."""
+    if data.get("missing_risk") and data.get("incident_type") != "MISSING_PERSON":
+        yield Issue(
+            "missing_risk_needs_missing_person",
+            "missing_risk",
+            f"a missing person risk grade is given but the incident type is {data.get('incident_type')!r}, "
+            "not MISSING_PERSON",
+        )
+
+
+@rule
 def handling_conditions_given(data: dict[str, Any], ctx: RuleContext) -> Iterable[Issue]:
     if data.get("handling_code") == "C" and not data.get("handling_conditions"):
         yield Issue(
