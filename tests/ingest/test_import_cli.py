@@ -186,16 +186,24 @@ def test_newcomer_imports_the_custody_export_and_works_the_quarantine(
     assert {e["location"] for e in gone} == set(still_open)
     assert {(e["resolved_by"], e["resolution"]) for e in gone} == {("DC 4521", "corrected in CMS3 instead")}
 
-    # 7. Import the same file again. Every record is unchanged. The run is a new run, and the rows that
-    # still fail with this mapping are quarantined again under it (the earlier entries keep their status).
+    # 7. Import the same file again, with the first mapping. Every record is unchanged. The run is a new
+    # run, and the rows that still fail are quarantined again under it. The row retried with the fixed
+    # mapping fails again with this one: its entry is open. The four rows discarded are recorded as
+    # discarded again, saying by whom and why they were first, so the open list holds only the new fault.
     again = cli.json("import", data, "--mapping", "custody-fixed-width", "--json")
     assert again["run_id"] not in (run, retry_run)
     assert balanced(again) == {"read": 40, "unchanged": 35, "quarantined": 5}
+    assert again["earlier_entries"] == {"discarded": 4}
     reopened = cli.json("quarantine", "list", "--json")
-    assert {e["location"] for e in reopened} == CUSTODY_BAD and {e["run_id"] for e in reopened} == {
-        again["run_id"]
-    }
-    assert len(cli.json("quarantine", "list", "--status", "discarded", "--json")) == 4
+    assert [(e["location"], e["run_id"]) for e in reopened] == [("line 8", again["run_id"])]
+    discarded_now = cli.json(
+        "quarantine", "list", "--status", "discarded", "--run", again["run_id"], "--json"
+    )
+    assert {e["location"] for e in discarded_now} == set(still_open)
+    for entry in discarded_now:
+        assert entry["resolution"].startswith("discarded before (entry ")
+        assert entry["resolution"].endswith("by DC 4521): corrected in CMS3 instead")
+    assert len(cli.json("quarantine", "list", "--status", "discarded", "--json")) == 8
     assert len(cli.json("quarantine", "list", "--status", "resolved", "--json")) == 1
     # With the corrected mapping the retried row is unchanged too: a retry writes what an import writes.
     with_fix = cli.json("import", data, "--mapping", str(fixed), "--json")

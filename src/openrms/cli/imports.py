@@ -51,11 +51,17 @@ def _summary(report: dict[str, Any]) -> None:
             reasons.add_row(f"{count:,}", reason)
         out.print(reasons)
     earlier = report.get("earlier_entries") or {}
-    if earlier:
+    closed = earlier.get("superseded", 0) + earlier.get("resolved", 0)
+    if closed:
         console.print(
-            f"closed {sum(earlier.values()):,} open quarantine entries of earlier runs: "
+            f"closed {closed:,} open quarantine entries of earlier runs: "
             f"{earlier.get('superseded', 0):,} superseded by this run's (the row is still bad), "
             f"{earlier.get('resolved', 0):,} resolved (the row now imports)"
+        )
+    if earlier.get("discarded"):
+        console.print(
+            f"{earlier['discarded']:,} quarantined row(s) had been discarded before: their entries are "
+            "recorded as discarded again (`quarantine list --status discarded`)"
         )
     if report.get("resumed_after_row"):
         console.print(f"resumed an interrupted run after source row {report['resumed_after_row']:,}")

@@ -268,6 +268,8 @@ class Importer:
         self.file_name = file_name or (source if Path(source).is_file() else None)
         # Open quarantine entries of earlier runs of this agency and source system, by raw row digest
         self.earlier: dict[str, list[tuple[str, str]]] = {}
+        # ... and the rows a person discarded from them, by the same digest: why (see runs.discarded_rows)
+        self.discarded: dict[str, str] = {}
 
     def run(self) -> ImportReport:
         with _long_lived_frozen():
@@ -275,7 +277,8 @@ class Importer:
 
     def _run(self) -> ImportReport:
         started = dt.datetime.now(dt.UTC)
-        self.earlier = {} if self.dry_run or self.retry_of else self._earlier_entries()
+        if not (self.dry_run or self.retry_of):
+            self.earlier, self.discarded = self._earlier_entries()
         worker.CONTEXT = worker.WorkerContext(
             self.mapping,
             self.agency,
@@ -312,9 +315,12 @@ class Importer:
         report.seconds = (dt.datetime.now(dt.UTC) - started).total_seconds()
         return report
 
-    def _earlier_entries(self) -> dict[str, list[tuple[str, str]]]:
+    def _earlier_entries(self) -> tuple[dict[str, list[tuple[str, str]]], dict[str, str]]:
         with self.db.read() as conn:
-            return runs.earlier_entries(conn, self.agency, self.source_system)
+            return (
+                runs.earlier_entries(conn, self.agency, self.source_system),
+                runs.discarded_rows(conn, self.agency, self.source_system),
+            )
 
     def _open_run(self, now: dt.datetime) -> tuple[str, int]:
         with self.db.write() as conn:
@@ -416,7 +422,7 @@ class Importer:
         for outcome in outcomes:
             batch.add_records(outcome.entity_type, outcome.status)
         batch.links.update(o["status"] for o in link_outcomes)
-        self._quarantine(conn, run_id, mapped, now)
+        self._quarantine(conn, run_id, mapped, now, batch)
         if self.earlier:
             self._close_earlier(conn, run_id, mapped, now, batch)
         if self.snapshot:
@@ -443,13 +449,14 @@ class Importer:
                 tally.earlier[how] += len(entry_ids)
 
     def _quarantine(
-        self, conn: Connection, run_id: str, mapped: worker.MappedBatch, now: dt.datetime
+        self, conn: Connection, run_id: str, mapped: worker.MappedBatch, now: dt.datetime, tally: Tally
     ) -> None:
         fresh = []
         for row in mapped.rows:
             entry = self.retry_of.get(row.number)
             if entry is None:
                 if row.status == "quarantined":
+                    discarded = self.discarded.get(runs.raw_digest(row.raw)) if self.discarded else None
                     fresh.append(
                         {
                             "number": row.number,
@@ -457,8 +464,12 @@ class Importer:
                             "raw": row.raw,
                             "fields": row.fields,
                             "reasons": row.reasons,
+                            "discarded": discarded,
+                            "discarded_by": self.recorded_by if discarded else None,
                         }
                     )
+                    if discarded:
+                        tally.earlier["discarded"] += 1
             elif row.status == "quarantined":
                 runs.update_reasons(conn, entry, row.reasons)
             else:

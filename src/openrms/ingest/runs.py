@@ -35,7 +35,8 @@ class Tally:
     records: dict[str, Counter[str]] = field(default_factory=dict)
     links: Counter[str] = field(default_factory=Counter)
     reasons: Counter[str] = field(default_factory=Counter)
-    # Open entries of earlier runs this run closed, by how: "superseded" or "resolved" (see `earlier_entries`)
+    # Open entries of earlier runs this run closed, by how: "superseded" or "resolved" (`earlier_entries`);
+    # and "discarded": rows quarantined again whose new entries are discarded as before (`discarded_rows`)
     earlier: Counter[str] = field(default_factory=Counter)
 
     def add_records(self, entity_type: str, status: str, count: int = 1) -> None:
@@ -169,15 +170,36 @@ def quarantine_rows(conn: Connection, run_id: str, entries: list[dict[str, Any]]
                     "raw": e["raw"],
                     "fields": e.get("fields"),
                     "reasons": e["reasons"],
-                    "status": "open",
+                    "status": "discarded" if e.get("discarded") else "open",
                     "created_at": now,
-                    "resolved_at": None,
-                    "resolved_by": None,
-                    "resolution": None,
+                    "resolved_at": now if e.get("discarded") else None,
+                    "resolved_by": e.get("discarded_by"),
+                    "resolution": e.get("discarded"),
                 }
                 for e in entries
             ],
         )
+
+
+def discarded_rows(conn: Connection, agency: str, source_system: str) -> dict[str, str]:
+    """The rows a person discarded from this agency's and source system's runs, by the digest of their raw
+    row: why, and by whom. A later import that quarantines the same row again records its entry as
+    discarded too, so a row judged not to be imported stays out of the open list until the source changes
+    it (or a mapping fix lets it import)."""
+    query = (
+        select(quarantine.c.id, quarantine.c.raw, quarantine.c.resolved_by, quarantine.c.resolution)
+        .join(import_run, import_run.c.id == quarantine.c.run_id)
+        .where(
+            quarantine.c.status == "discarded",
+            import_run.c.agency == agency,
+            import_run.c.source_system == source_system,
+        )
+        .order_by(quarantine.c.resolved_at)
+    )
+    return {
+        raw_digest(row.raw): f"discarded before (entry {row.id}, by {row.resolved_by}): {row.resolution}"
+        for row in conn.execute(query)
+    }
 
 
 def _run_view(row: Any) -> dict[str, Any]:
