@@ -26,6 +26,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 
 from openrms.ingest import runs, worker
+from openrms.ingest.dryrun import SeenSoFar, seen_so_far
 from openrms.ingest.rows import Reader, SourceRow
 from openrms.ingest.runs import Tally
 from openrms.store.checkpoint import background_checkpoints
@@ -186,11 +187,6 @@ def _prepared_links(conn: Connection, mapped: worker.MappedBatch, now: dt.dateti
     return prepare_stored_ends(conn, mapped.links, now, mapped.types)
 
 
-def _dry_links(conn: Connection, mapped: worker.MappedBatch, now: dt.datetime) -> list[str]:
-    """What `_write_links` would do with each of the batch's links, writing nothing."""
-    return link_statuses(conn, _prepared_links(conn, mapped, now))
-
-
 def _write_links(conn: Connection, mapped: worker.MappedBatch, now: dt.datetime) -> list[dict[str, Any]]:
     return write_prepared_links(conn, _prepared_links(conn, mapped, now), now)
 
@@ -293,9 +289,10 @@ class Importer:
         try:
             with self._mapping(after) as batches:
                 if self.dry_run:
-                    for mapped, now in batches:
-                        self._count_dry(mapped, now)
-                        self.progress(len(mapped.rows))
+                    with seen_so_far() as seen:
+                        for mapped, now in batches:
+                            self._count_dry(mapped, now, seen)
+                            self.progress(len(mapped.rows))
                 else:
                     assert run_id is not None
                     self._write_all(run_id, batches)
@@ -478,13 +475,15 @@ class Importer:
                 )
         runs.quarantine_rows(conn, run_id, fresh, now)
 
-    def _count_dry(self, mapped: worker.MappedBatch, now: dt.datetime) -> None:
+    def _count_dry(self, mapped: worker.MappedBatch, now: dt.datetime, seen: SeenSoFar) -> None:
         with self.db.read() as conn:
             missing = _missing_refs(conn, mapped)
             if missing:
                 _exclude(mapped, missing)
             stored = existing(conn, mapped.prepared.keys())
-            link_statuses = _dry_links(conn, mapped, now)
+            links = _prepared_links(conn, mapped, now)
+            by_link = dict(zip((p.id for p in links), link_statuses(conn, links), strict=True))
+        seen.overlay("link", {p.id: p.content_hash for p in links}, by_link)
         statuses = {}
         for rid, prepared in mapped.prepared.items():
             row = stored.get(rid)
@@ -498,10 +497,11 @@ class Importer:
                 )
             )
             statuses[rid] = status
+        seen.overlay("record", {rid: p.content_hash for rid, p in mapped.prepared.items()}, statuses)
         batch = _tally_rows(mapped, statuses)
         for rid, status in statuses.items():
             batch.add_records(mapped.prepared[rid].entity_type, status)
-        batch.links.update(link_statuses)
+        batch.links.update(by_link[p.id] for p in links)
         self.tally.merge(batch)
 
     def _mark_seen(self, conn: Connection, run_id: str, record_ids: Any) -> None:
