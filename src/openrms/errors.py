@@ -12,7 +12,8 @@ from typing import Any
 
 
 def with_article(noun: str) -> str:
-    """ "an incident", "a person": messages name entity types, and most of ours start with a vowel."""
+    """A noun with its indefinite article ("an incident", "a person"): messages name entity types, and
+    many of ours start with a vowel."""
     sounds_like_you = noun.lower().startswith(("uni", "use", "usu", "uk"))
     vowel = noun[:1].lower() in "aeiou" and not sounds_like_you
     return f"{'an' if vowel else 'a'} {noun}"

@@ -205,6 +205,10 @@ def test_newcomer_imports_the_custody_export_and_works_the_quarantine(
         assert entry["resolution"].endswith("by DC 4521): corrected in CMS3 instead")
     assert len(cli.json("quarantine", "list", "--status", "discarded", "--json")) == 8
     assert len(cli.json("quarantine", "list", "--status", "resolved", "--json")) == 1
+    # A third import names the person's discard again, not the second import's repeat of it.
+    third = cli.json("import", data, "--mapping", "custody-fixed-width", "--json")
+    repeated = cli.json("quarantine", "list", "--status", "discarded", "--run", third["run_id"], "--json")
+    assert {e["resolution"] for e in repeated} == {e["resolution"] for e in discarded_now}
     # With the corrected mapping the retried row is unchanged too: a retry writes what an import writes.
     with_fix = cli.json("import", data, "--mapping", str(fixed), "--json")
     assert balanced(with_fix) == {"read": 40, "unchanged": 36, "quarantined": 4}
@@ -212,10 +216,11 @@ def test_newcomer_imports_the_custody_export_and_works_the_quarantine(
 
     # 8. The runs, newest first, with their figures.
     listed = cli.json("import", "runs", "--json")
-    assert [r["id"] for r in listed] == [with_fix["run_id"], again["run_id"], retry_run, run]
+    assert [r["id"] for r in listed] == [with_fix["run_id"], third["run_id"], again["run_id"], retry_run, run]
     assert all(r["status"] == "completed" and r["balanced"] for r in listed)
     assert [r["counts"]["rows"] for r in listed] == [
         {"read": 40, "unchanged": 36, "quarantined": 4},
+        {"read": 40, "unchanged": 35, "quarantined": 5},
         {"read": 40, "unchanged": 35, "quarantined": 5},
         {"read": 4, "created": 1, "quarantined": 3},
         {"read": 40, "created": 35, "quarantined": 5},

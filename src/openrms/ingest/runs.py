@@ -194,12 +194,13 @@ def discarded_rows(conn: Connection, agency: str, source_system: str) -> dict[st
             import_run.c.agency == agency,
             import_run.c.source_system == source_system,
         )
-        .order_by(quarantine.c.resolved_at)
+        .order_by(quarantine.c.resolved_at, quarantine.c.id)
     )
-    return {
-        raw_digest(row.raw): f"discarded before (entry {row.id}, by {row.resolved_by}): {row.resolution}"
-        for row in conn.execute(query)
-    }
+    found: dict[str, str] = {}
+    for row in conn.execute(query):  # the first discard of a row is a person's; later ones only repeat it
+        why = f"discarded before (entry {row.id}, by {row.resolved_by}): {row.resolution}"
+        found.setdefault(raw_digest(row.raw), why)
+    return found
 
 
 def _run_view(row: Any) -> dict[str, Any]:
