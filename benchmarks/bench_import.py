@@ -283,7 +283,7 @@ def rate_figures(scratch: Path) -> list[Figure]:
         ),
         Figure("full path cost vs raw insert (raw rate / full rate)", "reported", f"{raw / rate:.1f}x", None),
         Figure(
-            "SQLite's own time in the import's statements, as rows/s (the most any writer could do)",
+            "SQLite's own time in the import's statements, the driver's calls included, as rows/s",
             "reported",
             f"{ceiling:,.0f}",
             None,
