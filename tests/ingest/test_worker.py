@@ -124,7 +124,7 @@ def test_the_writer_prepares_links_itself_when_the_worker_could_not(db: Database
     item = NewLink("SUSPECT", "a", "b", refused)
     batch = worker.MappedBatch([], {}, [item], {"a": "person", "b": "crime"}, 1, [None])
     with pytest.raises(BadRequest) as raised, db.write() as conn:
-        pipeline._write_links(conn, batch, NOW)
+        pipeline._write_links(conn, batch, NOW, {}, NOW, "import")
     with pytest.raises(BadRequest) as before, db.write() as conn:
         upsert_links(conn, [item], NOW, known_types=batch.types)
     assert str(raised.value) == str(before.value)

@@ -140,6 +140,22 @@ def test_upload_through_the_form_imports_and_quarantines(client: TestClient, db:
     assert entry["detail"]["mapping"] == "police-uk" and entry["detail"]["file"] == "july.csv"
 
 
+def test_a_run_page_shows_the_links_a_moved_crime_retracted(client: TestClient, db: Database) -> None:
+    token = admin(client, db)
+    moved = STREET_CSV.replace("-1.5491,53.8008", "-1.5501,53.7997")  # aaa111 now where bbb222 is
+    pages = []
+    for name, csv_text in (("july.csv", STREET_CSV), ("july-corrected.csv", moved)):
+        sent = client.post(
+            "/ui/imports",
+            data={"mapping": "police-uk", "csrf_token": token},
+            files={"file": (name, csv_text.encode(), "text/csv")},
+        )
+        assert sent.status_code == 303, sent.text
+        pages.append(" ".join(html.unescape(client.get(sent.headers["location"]).text).split()))
+    assert "2 created, 0 updated, 0 unchanged" in pages[0] and "retracted" not in pages[0]
+    assert "1 created, 0 updated, 1 unchanged, 1 retracted: the source now gives them with" in pages[1]
+
+
 def test_dry_run_writes_nothing_and_shows_the_reconciliation(client: TestClient, db: Database) -> None:
     token = admin(client, db)
     sent = client.post(

@@ -45,6 +45,11 @@ def _summary(report: dict[str, Any]) -> None:
         if report["links"]:
             per_type.add_row("[italic]links[/italic]", *(f"{report['links'].get(k, 0):,}" for k in kept))
         out.print(per_type)
+    if report["links"].get("retracted"):
+        console.print(
+            f"retracted {report['links']['retracted']:,} link(s) the source now gives with another end: "
+            "each link's history names the link that replaced it"
+        )
     if report["reasons"]:
         reasons = Table("count", "reason (values masked)", title="Top quarantine reasons")
         for reason, count in list(report["reasons"].items())[:10]:

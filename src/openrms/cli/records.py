@@ -226,6 +226,19 @@ def link_list(
     print_json(found)
 
 
+@link_app.command("history")
+def link_history(link_id: str, db: DbOption = None) -> None:
+    """Print every version of a link (JSON), oldest first, each with the reason it was made: a link an
+    import retracted names the link that replaced it."""
+    with reported():
+        database = open_db(db)
+        caller = reader(database)
+        with database.read() as conn:
+            versions = link_store.link_history(conn, link_id, caller.scope)
+        caller.audited("read-link", [versions[-1]["from_id"], versions[-1]["to_id"]], {"link": link_id})
+    print_json(versions)
+
+
 @link_app.command("show")
 def link_show(link_id: str, db: DbOption = None) -> None:
     """Print a link (JSON): its type, ends, validity dates and provenance."""

@@ -31,7 +31,14 @@ from openrms.ingest.rows import Reader, SourceRow
 from openrms.ingest.runs import Tally
 from openrms.store.checkpoint import background_checkpoints
 from openrms.store.database import Database
-from openrms.store.links import PreparedLink, link_statuses, prepare_stored_ends, write_prepared_links
+from openrms.store.links import (
+    PreparedLink,
+    link_statuses,
+    prepare_stored_ends,
+    replaced_links,
+    retract_replaced,
+    write_prepared_links,
+)
 from openrms.store.records import existing, retract_records, write_prepared
 from openrms.store.tables import import_seen, record
 
@@ -187,8 +194,25 @@ def _prepared_links(conn: Connection, mapped: worker.MappedBatch, now: dt.dateti
     return prepare_stored_ends(conn, mapped.links, now, mapped.types)
 
 
-def _write_links(conn: Connection, mapped: worker.MappedBatch, now: dt.datetime) -> list[dict[str, Any]]:
-    return write_prepared_links(conn, _prepared_links(conn, mapped, now), now)
+def _write_links(
+    conn: Connection,
+    mapped: worker.MappedBatch,
+    now: dt.datetime,
+    statuses: dict[str, str],
+    since: dt.datetime,
+    recorded_by: str,
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Write the batch's links; then retract those that links the batch created replace (the source
+    moved an end: see `retract_replaced`). Returns the links' outcomes and the retracted links' ids."""
+    prepared = _prepared_links(conn, mapped, now)
+    outcomes = write_prepared_links(conn, prepared, now)
+    created = [p for p, o in zip(prepared, outcomes, strict=True) if o["status"] == "created"]
+    given, new_records = {p.id for p in prepared}, _created(statuses)
+    return outcomes, retract_replaced(conn, created, given, new_records, since, recorded_by, now)
+
+
+def _created(statuses: dict[str, str]) -> set[str]:
+    return {rid for rid, status in statuses.items() if status == "created"}
 
 
 def _tally_rows(mapped: worker.MappedBatch, statuses: dict[str, str]) -> Tally:
@@ -258,6 +282,10 @@ class Importer:
         self.workers = (1 if (os.cpu_count() or 1) > 1 else 0) if workers is None else min(workers, 1)
         self.progress = progress or (lambda n: None)
         self.tally = Tally()
+        # When the run started: links written since are this run's own, never replaced by it (see
+        # `retract_replaced`).
+        self.started = dt.datetime.now(dt.UTC)
+        self.replaced_dry: set[str] = set()  # links a dry run has counted as retracted
         # Retrying quarantine: source row number -> the entry it came from, updated instead of duplicated.
         self.retry_of = retry_of or {}
         # The file `$file` and `$line` refer to: the source itself, or (retrying) the file the rows came from.
@@ -272,7 +300,7 @@ class Importer:
             return self._run()
 
     def _run(self) -> ImportReport:
-        started = dt.datetime.now(dt.UTC)
+        started = self.started = dt.datetime.now(dt.UTC)
         if not (self.dry_run or self.retry_of):
             self.earlier, self.discarded = self._earlier_entries()
         worker.CONTEXT = worker.WorkerContext(
@@ -414,11 +442,13 @@ class Importer:
             _exclude(mapped, missing)
         outcomes = write_prepared(conn, list(mapped.prepared.values()), now)
         statuses = {o.id: o.status for o in outcomes}
-        link_outcomes = _write_links(conn, mapped, now)
+        link_outcomes, replaced = _write_links(conn, mapped, now, statuses, self.started, self.recorded_by)
         batch = _tally_rows(mapped, statuses)
         for outcome in outcomes:
             batch.add_records(outcome.entity_type, outcome.status)
         batch.links.update(o["status"] for o in link_outcomes)
+        if replaced:
+            batch.links["retracted"] += len(replaced)
         self._quarantine(conn, run_id, mapped, now, batch)
         if self.earlier:
             self._close_earlier(conn, run_id, mapped, now, batch)
@@ -483,6 +513,9 @@ class Importer:
             stored = existing(conn, mapped.prepared.keys())
             links = _prepared_links(conn, mapped, now)
             by_link = dict(zip((p.id for p in links), link_statuses(conn, links), strict=True))
+            created = [p for p in links if by_link[p.id] == "created"]
+            new_records = mapped.prepared.keys() - stored.keys()
+            replaced = replaced_links(conn, created, {p.id for p in links}, new_records, self.started).keys()
         seen.overlay("link", {p.id: p.content_hash for p in links}, by_link)
         statuses = {}
         for rid, prepared in mapped.prepared.items():
@@ -502,6 +535,9 @@ class Importer:
         for rid, status in statuses.items():
             batch.add_records(mapped.prepared[rid].entity_type, status)
         batch.links.update(by_link[p.id] for p in links)
+        if replaced - self.replaced_dry:  # each counted once, as the import retracts it once
+            batch.links["retracted"] += len(replaced - self.replaced_dry)
+            self.replaced_dry.update(replaced)
         self.tally.merge(batch)
 
     def _mark_seen(self, conn: Connection, run_id: str, record_ids: Any) -> None:

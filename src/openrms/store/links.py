@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -254,6 +254,92 @@ def write_prepared_links(
     ]
     links_written(conn, changed, now)
     return [outcomes[p.id] for p in prepared]
+
+
+def replaced_links(
+    conn: Connection,
+    created: Sequence[PreparedLink],
+    given: Set[str],
+    new_records: Set[str],
+    older_than: dt.datetime,
+) -> dict[str, tuple[int, PreparedLink]]:
+    """The stored links that links just `created` replace: link id -> (its version, its replacement).
+
+    A link's source key names one fact of its source ("crime 123 happened at", "the person detained in
+    custody record 9"). A link's id also covers its two ends, so when the source corrects an end (the crime
+    happened at another place) the re-import creates a link, and the old one, which the source no longer
+    states, must go: otherwise the crime happened at both places. Replaced are live links of the same type,
+    agency, source system and source key sharing an end with a created link, last written before
+    `older_than` (the import's start: links that rows of one import share a key between are not each
+    other's replacement) and not `given` again by the same write (every link it gave, created or not: a
+    report's several subjects may share one key).
+
+    The shared end was stored before `older_than`, so ends in `new_records` (created by this write) and
+    ends created since are not looked for: a first import, whose links are all new, reads one row for
+    each end it did not create and no link at all.
+    """
+    ends = sorted({end for p in created for end in p.link_row[2:4]} - new_records)
+    old_ends: set[str] = set()
+    for start in range(0, len(ends), CHUNK):
+        old_ends.update(
+            conn.execute(
+                select(record.c.id).where(
+                    record.c.id.in_(ends[start : start + CHUNK]), record.c.created_at < older_than
+                )
+            ).scalars()
+        )
+    candidates = [p for p in created if not old_ends.isdisjoint(p.link_row[2:4])]
+    replacement = {(p.link_row[1], *p.link_row[4:7]): p for p in candidates}
+    found: dict[str, tuple[int, PreparedLink]] = {}
+    for start in range(0, len(candidates), CHUNK):
+        chunk = candidates[start : start + CHUNK]
+        shared = sorted({end for p in chunk for end in p.link_row[2:4]} & old_ends)
+        keys = sorted({p.link_row[6] for p in chunk})
+        rows = conn.execute(
+            select(
+                link.c.id,
+                link.c.current_version,
+                link.c.link_type,
+                link.c.agency,
+                link.c.source_system,
+                link.c.source_key,
+            ).where(
+                or_(link.c.from_id.in_(shared), link.c.to_id.in_(shared)),
+                link.c.source_key.in_(keys),
+                link.c.deleted.is_(False),
+                link.c.updated_at < older_than,
+            )
+        )
+        for row in rows:
+            key = (row.link_type, row.agency, row.source_system, row.source_key)
+            if key in replacement and row.id not in given:
+                found[row.id] = (row.current_version, replacement[key])
+    return found
+
+
+def retract_replaced(
+    conn: Connection,
+    created: Sequence[PreparedLink],
+    given: Set[str],
+    new_records: Set[str],
+    older_than: dt.datetime,
+    recorded_by: str,
+    now: dt.datetime,
+) -> list[str]:
+    """Retract the links that `replaced_links` finds; returns their ids. Each gets a new version marked
+    deleted whose reason names its replacement; the history stays."""
+    found = replaced_links(conn, created, given, new_records, older_than)
+    for link_id, (version, by) in sorted(found.items()):
+        update_link(
+            conn,
+            link_id,
+            version,
+            recorded_by=recorded_by,
+            deleted=True,
+            reason=f"replaced at the source by link {by.id} ({by.link_row[5]} {by.link_row[6]!r})",
+            now=now,
+        )
+    return sorted(found)
 
 
 def _stored_links(conn: Connection, wanted: Sequence[str]) -> dict[str, Any]:
@@ -517,12 +603,18 @@ def link_history(conn: Connection, link_id: str, scope: ReadScope) -> list[dict[
     if head is None:
         raise NotFound(f"no link {link_id}")
     rows = conn.execute(
-        select(link, *_LINK_VERSION_COLUMNS, link_version.c.deleted.label("version_deleted"))
+        select(
+            link,
+            *_LINK_VERSION_COLUMNS,
+            link_version.c.deleted.label("version_deleted"),
+            link_version.c.reason,
+        )
         .join(link_version, link_version.c.link_id == link.c.id)
         .where(link.c.id == link_id)
         .order_by(link_version.c.version)
     )
-    return [{**_link_view(r), "deleted": bool(r.version_deleted)} for r in rows]
+    # `reason` says why a version was made: a retraction's, or "replaced at the source by link ..."
+    return [{**_link_view(r), "deleted": bool(r.version_deleted), "reason": r.reason} for r in rows]
 
 
 def links_of(
