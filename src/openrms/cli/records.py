@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from sqlalchemy import Connection
 
 from openrms.cli.common import DbOption, console, open_db, out, parse_assignments, print_json, reported
 from openrms.cli.reader import reader
@@ -18,6 +20,7 @@ from openrms.store import links as link_store
 from openrms.store import records as writes
 from openrms.store import views
 from openrms.store.provenance import Provenance
+from openrms.store.scope import ReadScope
 
 record_app = typer.Typer(help="Create, read and change source records.", no_args_is_help=True)
 link_app = typer.Typer(help="Link records to each other.", no_args_is_help=True)
@@ -230,22 +233,22 @@ def link_list(
 def link_history(link_id: str, db: DbOption = None) -> None:
     """Print every version of a link (JSON), oldest first, each with the reason it was made: a link an
     import retracted names the link that replaced it."""
-    with reported():
-        database = open_db(db)
-        caller = reader(database)
-        with database.read() as conn:
-            versions = link_store.link_history(conn, link_id, caller.scope)
-        caller.audited("read-link", [versions[-1]["from_id"], versions[-1]["to_id"]], {"link": link_id})
-    print_json(versions)
+    _print_link(link_id, db, link_store.link_history)
 
 
 @link_app.command("show")
 def link_show(link_id: str, db: DbOption = None) -> None:
     """Print a link (JSON): its type, ends, validity dates and provenance."""
+    _print_link(link_id, db, link_store.get_link)
+
+
+def _print_link(link_id: str, db: str | None, read: Callable[[Connection, str, ReadScope], Any]) -> None:
+    """A link, or its versions, as the caller may read it: on the audit trail as a read of its ends."""
     with reported():
         database = open_db(db)
         caller = reader(database)
         with database.read() as conn:
-            found = link_store.get_link(conn, link_id, caller.scope)
-        caller.audited("read-link", [found["from_id"], found["to_id"]], {"link": link_id})
+            found = read(conn, link_id, caller.scope)
+        latest = found[-1] if isinstance(found, list) else found
+        caller.audited("read-link", [latest["from_id"], latest["to_id"]], {"link": link_id})
     print_json(found)
