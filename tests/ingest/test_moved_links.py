@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from openrms.ingest.mapping import BUILTIN_DIR
+from openrms.ingest.service import import_source
 from openrms.store import ids
 from openrms.store.database import Database
 from tests.ingest.test_import_cli import Cli, street_slice
@@ -78,6 +79,14 @@ def test_a_moved_crime_keeps_one_place_and_the_old_link_names_its_replacement(
     assert {x["from_id"] for x in cli.json("link", "list", _point(rows[2]))} >= {crime}
 
 
+def _shared_key_mapping(tmp_path: Path) -> Path:
+    """police-uk with every crime of a month "at" its place under one key: a key that names no one link."""
+    text = (BUILTIN_DIR / "police-uk.yaml").read_text(encoding="utf-8")
+    mapping = tmp_path / "shared-key.yaml"
+    mapping.write_text(text.replace('key: "{@crime}/at"', 'key: "{Month}/at"'), encoding="utf-8")
+    return mapping
+
+
 def test_links_sharing_a_key_are_replaced_only_by_a_later_import_and_not_when_given_again(
     cli: Cli, tmp_path: Path
 ) -> None:
@@ -85,9 +94,7 @@ def test_links_sharing_a_key_are_replaced_only_by_a_later_import_and_not_when_gi
     link: the import that writes them retracts none of them, and a later one retracts only those it does
     not give again (several subjects of one report may share a key, as may these)."""
     path, lines = street_slice(tmp_path, 60)
-    text = (BUILTIN_DIR / "police-uk.yaml").read_text(encoding="utf-8")
-    mapping = tmp_path / "shared-key.yaml"
-    mapping.write_text(text.replace('key: "{@crime}/at"', 'key: "{Month}/at"'), encoding="utf-8")
+    mapping = _shared_key_mapping(tmp_path)
     report = cli.json("import", str(path), "--mapping", str(mapping), "--batch-size", "20", "--json")
     assert "retracted" not in report["links"] and report["links"]["created"] == 60
 
@@ -104,3 +111,21 @@ def test_links_sharing_a_key_are_replaced_only_by_a_later_import_and_not_when_gi
         crime = ids.record_id("crime", "WYP", "POLICE-UK", row[0])
         [now_at] = cli.json("link", "list", crime, "--type", "OCCURRED_AT")
         assert now_at["to_id"] == _point(neighbour)
+
+
+def test_a_resumed_import_keeps_the_links_its_interrupted_start_wrote(db: Database, tmp_path: Path) -> None:
+    """Regression test (fixed: src/openrms/ingest/pipeline.py `Importer._open_run`): a resumed run took
+    the moment it resumed as the import's start, so links its interrupted start had written under a key
+    the rows share counted as an earlier import's, and were retracted as replaced."""
+    path, _ = street_slice(tmp_path, 120)
+    mapping = _shared_key_mapping(tmp_path)
+
+    def interrupted(rows: int) -> None:
+        raise KeyboardInterrupt  # after the first commit, as Ctrl-C would: the run stays resumable
+
+    options = {"batch_size": 20, "commit_rows": 20, "workers": 0}
+    with pytest.raises(KeyboardInterrupt):
+        import_source(db, path, mapping, progress=interrupted, **options)
+    resumed = import_source(db, path, mapping, **options)
+    assert resumed.resumed_after == 20 and resumed.status == "completed"
+    assert resumed.tally.links == {"created": 120}

@@ -354,6 +354,7 @@ class Importer:
             )
             if previous is not None:
                 self.tally.merge(Tally.from_dict(previous.counts))
+                self.started = previous.started_at  # what it wrote before it stopped is this run's own
                 return previous.id, previous.checkpoint
             run_id = runs.start_run(
                 conn,
