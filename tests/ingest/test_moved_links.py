@@ -1,4 +1,5 @@
-"""A source that moves a link's end: the re-import retracts the old link, keyed as the new one.
+"""Links the source no longer gives: a moved end retracts the old link (keyed as the new one), and a
+snapshot retracts the links it does not give.
 
 police-uk keys a crime's OCCURRED_AT link by the crime ("{@crime}/at"), and a link's id also covers its
 ends: when the source moves a crime to another map point, the re-import creates a link to the new point,
@@ -73,7 +74,7 @@ def test_a_moved_crime_keeps_one_place_and_the_old_link_names_its_replacement(
     crime_row[4], crime_row[5] = rows[2][4], rows[2][5]  # moved again, to a point another crime has
     _write(path, rows)
     again = cli.run("import", str(path), "--mapping", "police-uk").stderr
-    assert "retracted 1 link(s) the source now gives with another end" in " ".join(again.split())
+    assert "retracted 1 link(s) the source no longer gives (an end it moved" in " ".join(again.split())
     [latest] = cli.json("link", "list", crime, "--type", "OCCURRED_AT")
     assert latest["to_id"] == _point(rows[2])
     assert {x["from_id"] for x in cli.json("link", "list", _point(rows[2]))} >= {crime}
@@ -129,3 +130,26 @@ def test_a_resumed_import_keeps_the_links_its_interrupted_start_wrote(db: Databa
     resumed = import_source(db, path, mapping, **options)
     assert resumed.resumed_after == 20 and resumed.status == "completed"
     assert resumed.tally.links == {"created": 120}
+
+
+def test_a_snapshot_retracts_the_links_the_source_no_longer_gives(cli: Cli, tmp_path: Path) -> None:
+    path, lines = street_slice(tmp_path, 120)
+    rows = _rows(lines)
+    cli.json("import", str(path), "--mapping", "police-uk", "--snapshot", "--json")
+    crime_row = next(row for row in rows[1:] if row[0])
+    crime = ids.record_id("crime", "WYP", "POLICE-UK", crime_row[0])
+    [at] = cli.json("link", "list", crime, "--type", "OCCURRED_AT")
+    crime_row[4] = crime_row[5] = ""  # the source no longer says where it happened: no point, no link
+    _write(path, rows)
+
+    plain = cli.json("import", str(path), "--mapping", "police-uk", "--json")
+    assert plain["links"] == {"unchanged": 119}  # a plain import cannot tell a link gone from one not given
+    assert cli.json("link", "list", crime, "--type", "OCCURRED_AT") == [at]
+
+    snapshot = cli.json("import", str(path), "--mapping", "police-uk", "--snapshot", "--json")
+    assert snapshot["links"] == {"unchanged": 119, "retracted": 1}
+    assert cli.json("link", "list", crime, "--type", "OCCURRED_AT") == []
+    gone = cli.json("link", "history", at["id"])[-1]
+    assert gone["deleted"] is True and gone["reason"] == f"not in snapshot import {snapshot['run_id']}"
+    again = cli.json("import", str(path), "--mapping", "police-uk", "--snapshot", "--json")
+    assert again["links"] == {"unchanged": 119} and again["retracted"] == 0

@@ -153,7 +153,7 @@ def test_a_run_page_shows_the_links_a_moved_crime_retracted(client: TestClient, 
         assert sent.status_code == 303, sent.text
         pages.append(" ".join(html.unescape(client.get(sent.headers["location"]).text).split()))
     assert "2 created, 0 updated, 0 unchanged" in pages[0] and "retracted" not in pages[0]
-    assert "1 created, 0 updated, 1 unchanged, 1 retracted: the source now gives them with" in pages[1]
+    assert "1 created, 0 updated, 1 unchanged, 1 retracted: the source no longer gives them" in pages[1]
 
 
 def test_dry_run_writes_nothing_and_shows_the_reconciliation(client: TestClient, db: Database) -> None:

@@ -47,8 +47,8 @@ def _summary(report: dict[str, Any]) -> None:
         out.print(per_type)
     if report["links"].get("retracted"):
         console.print(
-            f"retracted {report['links']['retracted']:,} link(s) the source now gives with another end: "
-            "each link's history names the link that replaced it"
+            f"retracted {report['links']['retracted']:,} link(s) the source no longer gives "
+            "(an end it moved, or left out of a snapshot): `openrms link history ID` says why"
         )
     if report["reasons"]:
         reasons = Table("count", "reason (values masked)", title="Top quarantine reasons")

@@ -37,6 +37,7 @@ from openrms.store.links import (
     prepare_stored_ends,
     replaced_links,
     retract_replaced,
+    retract_unseen_links,
     write_prepared_links,
 )
 from openrms.store.records import existing, retract_records, write_prepared
@@ -454,7 +455,7 @@ class Importer:
         if self.earlier:
             self._close_earlier(conn, run_id, mapped, now, batch)
         if self.snapshot:
-            self._mark_seen(conn, run_id, mapped.prepared.keys())
+            self._mark_seen(conn, run_id, [*mapped.prepared.keys(), *(o["id"] for o in link_outcomes)])
         tally.merge(batch)
 
     def _close_earlier(
@@ -559,7 +560,8 @@ class Importer:
         return self._retract_unseen(run_id)
 
     def _retract_unseen(self, run_id: str) -> int:
-        """Snapshot imports: records this source had before but not in this file were deleted at source."""
+        """Snapshot imports: records this source had before but not in this file were deleted at source, and
+        so were its links (of the types the file gives) that the file no longer gives."""
         types = sorted(self.tally.records)
         with self.db.write() as conn:
             seen = select(import_seen.c.record_id).where(import_seen.c.run_id == run_id)
@@ -576,8 +578,12 @@ class Importer:
                 .scalars()
                 .all()
             )
-            count = retract_records(
-                conn, list(gone), recorded_by=self.recorded_by, reason=f"not in snapshot import {run_id}"
-            )
+            reason = f"not in snapshot import {run_id}"
+            count = retract_records(conn, list(gone), recorded_by=self.recorded_by, reason=reason)
             self.tally.rows["retracted"] = count
+            links_gone = retract_unseen_links(
+                conn, self.agency, self.source_system, seen, self.recorded_by, reason
+            )
+            if links_gone:
+                self.tally.links["retracted"] += len(links_gone)
         return count

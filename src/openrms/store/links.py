@@ -330,16 +330,33 @@ def retract_replaced(
     deleted whose reason names its replacement; the history stays."""
     found = replaced_links(conn, created, given, new_records, older_than)
     for link_id, (version, by) in sorted(found.items()):
-        update_link(
-            conn,
-            link_id,
-            version,
-            recorded_by=recorded_by,
-            deleted=True,
-            reason=f"replaced at the source by link {by.id} ({by.link_row[5]} {by.link_row[6]!r})",
-            now=now,
-        )
+        reason = f"replaced at the source by link {by.id} ({by.link_row[5]} {by.link_row[6]!r})"
+        update_link(conn, link_id, version, recorded_by=recorded_by, deleted=True, reason=reason, now=now)
     return sorted(found)
+
+
+def retract_unseen_links(
+    conn: Connection, agency: str, source_system: str, seen: Any, recorded_by: str, reason: str
+) -> list[str]:
+    """Snapshot imports: retract the live links of this agency and source system whose ids the subquery
+    `seen` does not give (the source no longer states them), of the types of those it does; returns their
+    ids. (As for records, a type of which the snapshot gives none is left alone.)"""
+    now = dt.datetime.now(dt.UTC)
+    types = select(link.c.link_type).where(link.c.id.in_(seen)).distinct()
+    gone = conn.execute(
+        select(link.c.id, link.c.current_version)
+        .where(
+            link.c.agency == agency,
+            link.c.source_system == source_system,
+            link.c.link_type.in_(types),
+            link.c.deleted.is_(False),
+            link.c.id.not_in(seen),
+        )
+        .order_by(link.c.id)
+    ).all()
+    for link_id, version in gone:
+        update_link(conn, link_id, version, recorded_by=recorded_by, deleted=True, reason=reason, now=now)
+    return [link_id for link_id, _ in gone]
 
 
 def _stored_links(conn: Connection, wanted: Sequence[str]) -> dict[str, Any]:

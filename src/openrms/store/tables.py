@@ -209,7 +209,8 @@ quarantine = Table(
     Index("ix_quarantine_status", "status"),
 )
 
-# Record ids each snapshot import saw, so records its source no longer has can be marked deleted at the end.
+# Record and link ids each snapshot import saw (`record_id` holds both: ids never collide, being digests of
+# differently prefixed parts), so those its source no longer has can be retracted at the end.
 import_seen = Table(
     "import_seen",
     metadata,
