@@ -46,8 +46,9 @@ def _summary(report: dict[str, Any]) -> None:
             per_type.add_row("[italic]links[/italic]", *(f"{report['links'].get(k, 0):,}" for k in kept))
         out.print(per_type)
     if report["links"].get("retracted"):
+        verb = "would retract" if report["dry_run"] else "retracted"
         console.print(
-            f"retracted {report['links']['retracted']:,} link(s) the source no longer gives "
+            f"{verb} {report['links']['retracted']:,} link(s) the source no longer gives "
             "(an end it moved, or left out of a snapshot): `openrms link history ID` says why"
         )
     if report["reasons"]:

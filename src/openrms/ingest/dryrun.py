@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import sqlite3
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from itertools import islice
 from pathlib import Path
 
 _CHUNK = 500  # ids a lookup binds, well under SQLite's limit on variables
@@ -30,8 +31,7 @@ class SeenSoFar:
     def overlay(self, kind: str, hashes: Mapping[str, str], statuses: dict[str, str]) -> None:
         """Correct the statuses (against the database) of ids an earlier batch already had: unchanged if
         their content is the same as then, else updated; then remember this batch's."""
-        if kind not in ("record", "link"):  # a table name, so never anything but ours
-            raise ValueError(f"unknown kind {kind!r}")
+        self._check(kind)
         ids = list(hashes)
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
@@ -42,6 +42,24 @@ class SeenSoFar:
         self._db.execute("BEGIN")
         self._db.executemany(f"INSERT OR REPLACE INTO {kind} VALUES (?, ?)", hashes.items())
         self._db.execute("COMMIT")
+
+    @staticmethod
+    def _check(kind: str) -> None:
+        if kind not in ("record", "link"):  # a table name, so never anything but ours
+            raise ValueError(f"unknown kind {kind!r}")
+
+    def unseen(self, kind: str, ids: Iterable[str]) -> int:
+        """How many of `ids` (streamed, so any number) no earlier batch had: what a snapshot import would
+        retract."""
+        self._check(kind)
+        count, stream = 0, iter(ids)
+        while chunk := list(islice(stream, _CHUNK)):
+            marks = ",".join("?" * len(chunk))
+            (found,) = self._db.execute(
+                f"SELECT count(*) FROM {kind} WHERE id IN ({marks})", chunk
+            ).fetchone()
+            count += len(chunk) - found
+        return count
 
     def close(self) -> None:
         self._db.close()

@@ -34,13 +34,14 @@ from openrms.store.database import Database
 from openrms.store.links import (
     PreparedLink,
     link_statuses,
+    live_source_links,
     prepare_stored_ends,
     replaced_links,
     retract_replaced,
     retract_unseen_links,
     write_prepared_links,
 )
-from openrms.store.records import existing, retract_records, write_prepared
+from openrms.store.records import existing, live_source_records, retract_records, write_prepared
 from openrms.store.tables import import_seen, record
 
 Progress = Callable[[int], None]
@@ -287,6 +288,7 @@ class Importer:
         # `retract_replaced`).
         self.started = dt.datetime.now(dt.UTC)
         self.replaced_dry: set[str] = set()  # links a dry run has counted as retracted
+        self.link_types_dry: set[str] = set()  # the types of the links a dry run has met
         # Retrying quarantine: source row number -> the entry it came from, updated instead of duplicated.
         self.retry_of = retry_of or {}
         # The file `$file` and `$line` refer to: the source itself, or (retrying) the file the rows came from.
@@ -322,11 +324,13 @@ class Importer:
                         for mapped, now in batches:
                             self._count_dry(mapped, now, seen)
                             self.progress(len(mapped.rows))
+                        if self.snapshot:
+                            report.retracted = self._snapshot_end(report, lambda: self._count_unseen(seen))
                 else:
                     assert run_id is not None
                     self._write_all(run_id, batches)
-            if self.snapshot and not self.dry_run:
-                report.retracted = self._snapshot_end(run_id, report)
+            if self.snapshot and run_id is not None:
+                report.retracted = self._snapshot_end(report, lambda: self._retract_unseen(run_id))
         except BaseException as exc:
             if run_id is not None and not isinstance(exc, KeyboardInterrupt):
                 with self.db.write() as conn:
@@ -519,6 +523,7 @@ class Importer:
             new_records = mapped.prepared.keys() - stored.keys()
             replaced = replaced_links(conn, created, {p.id for p in links}, new_records, self.started).keys()
         seen.overlay("link", {p.id: p.content_hash for p in links}, by_link)
+        self.link_types_dry.update(p.link_type for p in links)
         statuses = {}
         for rid, prepared in mapped.prepared.items():
             row = stored.get(rid)
@@ -549,15 +554,39 @@ class Importer:
         insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
         conn.execute(insert(import_seen).on_conflict_do_nothing(), rows)
 
-    def _snapshot_end(self, run_id: str, report: ImportReport) -> int:
+    def _snapshot_end(self, report: ImportReport, retract: Callable[[], int]) -> int:
+        """A snapshot's last step, `retract` (or, in a dry run, count) what the source no longer has, unless
+        rows were quarantined."""
         quarantined = self.tally.rows["quarantined"]
         if quarantined:  # a quarantined row may be a record the source still has: retracting would lose it
             report.warnings.append(
-                f"snapshot incomplete: {quarantined:,} rows quarantined, so no record was "
-                "marked deleted at the source; fix them and import again"
+                f"snapshot incomplete: {quarantined:,} rows quarantined, so no record "
+                f"{'would be' if self.dry_run else 'was'} marked deleted at the source; "
+                "fix them and import again"
             )
             return 0
-        return self._retract_unseen(run_id)
+        return retract()
+
+    def _count_unseen(self, seen: SeenSoFar) -> int:
+        """A snapshot's dry run: count what `_retract_unseen` would retract, the source's live records and
+        links that no batch gave (links already counted as replaced left out, as the import would have
+        retracted them by then), so that `retracted` can be read before anything is marked deleted."""
+        types = sorted(self.tally.records)
+        with self.db.read() as conn:
+            records = conn.execute(
+                live_source_records(self.agency, self.source_system, types).execution_options(yield_per=2000)
+            ).scalars()
+            count = seen.unseen("record", records)
+            links = conn.execute(
+                live_source_links(
+                    self.agency, self.source_system, sorted(self.link_types_dry)
+                ).execution_options(yield_per=2000)
+            )
+            links_gone = seen.unseen("link", (lid for lid, _ in links if lid not in self.replaced_dry))
+        self.tally.rows["retracted"] = count
+        if links_gone:
+            self.tally.links["retracted"] += links_gone
+        return count
 
     def _retract_unseen(self, run_id: str) -> int:
         """Snapshot imports: records this source had before but not in this file were deleted at source, and
@@ -567,12 +596,8 @@ class Importer:
             seen = select(import_seen.c.record_id).where(import_seen.c.run_id == run_id)
             gone = (
                 conn.execute(
-                    select(record.c.id).where(
-                        record.c.agency == self.agency,
-                        record.c.source_system == self.source_system,
-                        record.c.entity_type.in_(types),
-                        record.c.deleted.is_(False),
-                        record.c.id.not_in(seen),
+                    live_source_records(self.agency, self.source_system, types).where(
+                        record.c.id.not_in(seen)
                     )
                 )
                 .scalars()

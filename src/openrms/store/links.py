@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, case, exists, insert, or_, select, update
+from sqlalchemy import Connection, Select, and_, case, exists, insert, or_, select, update
 
 from openrms.errors import BadRequest, BatchInvalid, Conflict, Issue, NotFound, RecordInvalid, with_article
 from openrms.schema import registry
@@ -133,6 +133,10 @@ class PreparedLink:
     handling: str
     link_row: tuple[Any, ...]
     version_row: tuple[Any, ...]  # as version 1
+
+    @property
+    def link_type(self) -> str:
+        return str(self.link_row[1])
 
 
 class LinkPreparer:
@@ -335,6 +339,21 @@ def retract_replaced(
     return sorted(found)
 
 
+def live_source_links(agency: str, source_system: str, types: Any) -> Select[tuple[str, int]]:
+    """The live links of this agency and source system of `types` (a list or a subquery), in id order: those
+    a snapshot of the source may retract."""
+    return (
+        select(link.c.id, link.c.current_version)
+        .where(
+            link.c.agency == agency,
+            link.c.source_system == source_system,
+            link.c.link_type.in_(types),
+            link.c.deleted.is_(False),
+        )
+        .order_by(link.c.id)
+    )
+
+
 def retract_unseen_links(
     conn: Connection, agency: str, source_system: str, seen: Any, recorded_by: str, reason: str
 ) -> list[str]:
@@ -343,17 +362,7 @@ def retract_unseen_links(
     ids. (As for records, a type of which the snapshot gives none is left alone.)"""
     now = dt.datetime.now(dt.UTC)
     types = select(link.c.link_type).where(link.c.id.in_(seen)).distinct()
-    gone = conn.execute(
-        select(link.c.id, link.c.current_version)
-        .where(
-            link.c.agency == agency,
-            link.c.source_system == source_system,
-            link.c.link_type.in_(types),
-            link.c.deleted.is_(False),
-            link.c.id.not_in(seen),
-        )
-        .order_by(link.c.id)
-    ).all()
+    gone = conn.execute(live_source_links(agency, source_system, types).where(link.c.id.not_in(seen))).all()
     for link_id, version in gone:
         update_link(conn, link_id, version, recorded_by=recorded_by, deleted=True, reason=reason, now=now)
     return [link_id for link_id, _ in gone]

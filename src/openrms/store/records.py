@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import Connection, and_, insert, select, update
+from sqlalchemy import Connection, Select, and_, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from openrms.errors import BatchInvalid, Conflict, Issue, NotFound, RecordInvalid
@@ -466,6 +466,21 @@ def merge_patch(current: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[st
         else:
             merged[key] = value
     return merged
+
+
+def live_source_records(agency: str, source_system: str, types: Sequence[str]) -> Select[tuple[str]]:
+    """The ids of the live records of this agency and source system of `types`, in id order: those a
+    snapshot of the source may retract."""
+    return (
+        select(record.c.id)
+        .where(
+            record.c.agency == agency,
+            record.c.source_system == source_system,
+            record.c.entity_type.in_(types),
+            record.c.deleted.is_(False),
+        )
+        .order_by(record.c.id)
+    )
 
 
 def retract_records(
