@@ -24,6 +24,8 @@ import os
 import pickle
 import signal
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -288,8 +290,7 @@ def mapped_in_child(
     thread holds (SQLite's, while the checkpoint thread works) as held for good, and a child reading a
     database source would wait on it forever. A failure in the child (the source turns out unreadable
     half-way) is raised by the iterator, as the exception the child caught. Should the main process be
-    killed (kill -9 included), the child is killed with it on Linux (`_ends_with_parent`); elsewhere its
-    next send fails and it exits.
+    killed (kill -9 included), the child ends with it (`_ends_with_parent`).
     """
     context = multiprocessing.get_context("fork")
     receiving, sending = context.Pipe(duplex=False)
@@ -354,25 +355,49 @@ def _child(
 
 
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
+PARENT_WATCH_SECONDS = 0.5  # how often a worker without prctl looks whether its import is still there
 
 
 def _ends_with_parent(parent: int) -> None:
-    """Linux: ask the kernel to kill this process the moment the import that forked it dies.
+    """End this process with the import that forked it: on Linux, the kernel kills it the moment the import
+    dies; elsewhere, a thread looks twice a second (`watch_parent`).
 
     Otherwise a worker outlives `kill -9` of its import until its next send fails, which is only once it has
     read and mapped a whole batch: a second or so, or for ever if the source is a pipe or a query that
     blocks. A user re-running the import at once would then find the old worker still reading. Killing the
     worker loses nothing: it writes nothing; the import's run resumes from its last commit.
     """
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):  # no prctl to be found: the send still fails once the parent is gone
+    if not _killed_with_parent_by_kernel():
+        watch_parent(parent)
         return
     if os.getppid() != parent:  # the import died before the request was made: nobody to work for
         os._exit(0)
+
+
+def _killed_with_parent_by_kernel() -> bool:
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return bool(libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL) == 0)
+    except (OSError, AttributeError):  # no prctl to be found
+        return False
+
+
+def watch_parent(parent: int, every: float = PARENT_WATCH_SECONDS) -> threading.Thread:
+    """Start a daemon thread that ends this process once `parent` is no longer its parent: a process whose
+    parent dies is handed to another (init, or a subreaper), so its parent id changes. The portable
+    counterpart of Linux's death signal, for systems without one; it costs a wake-up every `every`
+    seconds."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(0)  # nothing to flush: a worker writes nothing but to its import
+
+    thread = threading.Thread(target=watch, name="openrms-import-parent-watch", daemon=True)
+    thread.start()
+    return thread
 
 
 def _send(sending: Any, rows: list[SourceRow]) -> None:
