@@ -109,9 +109,9 @@ def commit_checkpoints(monkeypatch: Any) -> list[int]:
     commits: list[int] = []
     real = runs.save_progress
 
-    def saving(conn: Any, run_id: str, checkpoint: int, tally: Any) -> None:
+    def saving(conn: Any, run_id: str, checkpoint: int, tally: Any, digest: str | None = None) -> None:
         commits.append(checkpoint)
-        real(conn, run_id, checkpoint, tally)
+        real(conn, run_id, checkpoint, tally, digest)
 
     monkeypatch.setattr(runs, "save_progress", saving)
     return commits

@@ -135,23 +135,79 @@ def source_digest(source: str, query: str | None = None, options: Mapping[str, A
     return digest.hexdigest()
 
 
+class SourceChanged(Exception):
+    """Resuming a run whose source's rows up to its checkpoint are no longer those it read."""
+
+
+class SourceBatch(list[SourceRow]):
+    """A batch of source rows, with the digest of all the source's rows up to its last, where kept."""
+
+    digest: str | None = None
+
+
+class _Prefix:
+    """The digest of a source's rows in order, for a source that its bytes cannot identify: a query, whose
+    table may change between an interrupted run and the command that resumes it. Each checkpoint keeps the
+    digest of the rows up to it; resuming reads the rows it skips, and checks them against it, so that it
+    never skips rows it did not import (a row inserted before the checkpoint in the query's order)."""
+
+    def __init__(self, run: str | None, after: int, expected: str | None) -> None:
+        self.run, self.after, self.expected = run, after, expected
+        self.read = 0
+        self._hash = hashlib.blake2b(digest_size=32)
+
+    def add(self, row: SourceRow) -> None:
+        self.read += 1
+        self._hash.update(f"{len(row.raw)}:{row.raw}|{row.error or ''}\x1e".encode("utf-8", "surrogatepass"))
+
+    def digest(self) -> str:
+        return self._hash.hexdigest()
+
+    def check(self) -> None:
+        """Raise `SourceChanged` unless the rows read so far are the ones the run's checkpoint covers."""
+        if self.expected is None:
+            return
+        if self.read < self.after:
+            differ = f"has {self.read:,} rows now, fewer than the {self.after:,} it had imported"
+        elif self.digest() != self.expected:
+            differ = f"gives other rows than it did in its first {self.after:,}"
+        else:
+            return
+        raise SourceChanged(f"the source of run {self.run} {differ} when it stopped")
+
+
 def _batches(
-    rows: Iterator[SourceRow], size: int, after: int, max_bytes: int = BATCH_BYTES
-) -> Iterator[list[SourceRow]]:
+    rows: Iterator[SourceRow],
+    size: int,
+    after: int,
+    max_bytes: int = BATCH_BYTES,
+    prefix: _Prefix | None = None,
+) -> Iterator[SourceBatch]:
     """Batches of `size` rows, cut short once they hold `max_bytes` of source text: a batch in flight costs
     some 30 times its source text in memory (records, versions, index entries, statements), so rows
-    carrying long narratives come in smaller batches and memory stays flat whatever the rows are like."""
-    batch: list[SourceRow] = []
-    held = 0
+    carrying long narratives come in smaller batches and memory stays flat whatever the rows are like.
+    Rows up to `after` are skipped, and with a `prefix`, checked against it before the first is sent."""
+    batch, held, checked = SourceBatch(), 0, prefix is None
     for row in rows:
         if row.number <= after:
+            if prefix is not None:
+                prefix.add(row)
             continue
+        if not checked:
+            prefix.check()  # type: ignore[union-attr]
+            checked = True
+        if prefix is not None:
+            prefix.add(row)
         batch.append(row)
         held += len(row.raw)
         if len(batch) >= size or held >= max_bytes:
+            batch.digest = prefix.digest() if prefix is not None else None
             yield batch
-            batch, held = [], 0
+            batch, held = SourceBatch(), 0
+    if not checked:
+        prefix.check()  # type: ignore[union-attr]
     if batch:
+        batch.digest = prefix.digest() if prefix is not None else None
         yield batch
 
 
@@ -273,6 +329,7 @@ class Importer:
         progress: Progress | None = None,
         retry_of: dict[int, str] | None = None,
         file_name: str | None = None,
+        verify_prefix: bool = False,
     ) -> None:
         self.db, self.reader, self.mapping = db, reader, mapping
         self.source, self.digest = source, digest
@@ -283,6 +340,10 @@ class Importer:
         # is the bottleneck, so more would only wait). None: a worker when there is a core to spare for it.
         self.workers = (1 if (os.cpu_count() or 1) > 1 else 0) if workers is None else min(workers, 1)
         self.progress = progress or (lambda n: None)
+        # Whether checkpoints keep a digest of the rows up to them (see `_Prefix`): for a source whose
+        # digest is not that of its rows (a query), which may give other rows when a run resumes.
+        self.verify_prefix = verify_prefix
+        self.fresh = False  # start a run of its own, even if an interrupted one could be resumed
         self.tally = Tally()
         # When the run started: links written since are this run's own, never replaced by it (see
         # `retract_replaced`).
@@ -300,7 +361,17 @@ class Importer:
 
     def run(self) -> ImportReport:
         with _long_lived_frozen():
-            return self._run()
+            try:
+                return self._run()
+            except SourceChanged as changed:  # raised before the resumed run wrote anything
+                self.tally, self.fresh = Tally(), True
+                report = self._run()
+                report.warnings.insert(
+                    0,
+                    f"{changed}: it was not resumed (it is marked failed), and this new run read the source "
+                    "from its first row; nothing is duplicated, as imports are idempotent",
+                )
+                return report
 
     def _run(self) -> ImportReport:
         started = self.started = dt.datetime.now(dt.UTC)
@@ -315,10 +386,11 @@ class Importer:
             self.file_name,
             keep_raw=bool(self.earlier),
         )
-        run_id, after = (None, 0) if self.dry_run else self._open_run(started)
+        run_id, after, expected = (None, 0, None) if self.dry_run else self._open_run(started)
         report = ImportReport(run_id, "running", self.tally, resumed_after=after, dry_run=self.dry_run)
+        prefix = _Prefix(run_id, after, expected) if self.verify_prefix and not self.dry_run else None
         try:
-            with self._mapping(after) as batches:
+            with self._mapping(after, prefix) as batches:
                 if self.dry_run:
                     with seen_so_far() as seen:
                         for mapped, now in batches:
@@ -352,15 +424,19 @@ class Importer:
                 runs.discarded_rows(conn, self.agency, self.source_system),
             )
 
-    def _open_run(self, now: dt.datetime) -> tuple[str, int]:
+    def _open_run(self, now: dt.datetime) -> tuple[str, int, str | None]:
+        """The run to write to, the source row it starts after, and the digest of the rows up to there
+        where the run kept one: an interrupted run of this same import, resumed, or a new one."""
         with self.db.write() as conn:
-            previous = runs.unfinished_run(
-                conn, self.digest, self.mapping.digest, self.agency, self.source_system, self.snapshot
-            )
+            previous = None
+            if not self.fresh:
+                previous = runs.unfinished_run(
+                    conn, self.digest, self.mapping.digest, self.agency, self.source_system, self.snapshot
+                )
             if previous is not None:
                 self.tally.merge(Tally.from_dict(previous.counts))
                 self.started = previous.started_at  # what it wrote before it stopped is this run's own
-                return previous.id, previous.checkpoint
+                return previous.id, previous.checkpoint, previous.checkpoint_digest
             run_id = runs.start_run(
                 conn,
                 mapping=self.mapping.ref,
@@ -374,15 +450,17 @@ class Importer:
                 started_by=self.recorded_by,
                 now=now,
             )
-            return run_id, 0
+            return run_id, 0, None
 
     @contextmanager
-    def _mapping(self, after: int) -> Iterator[Iterator[tuple[worker.MappedBatch, dt.datetime]]]:
+    def _mapping(
+        self, after: int, prefix: _Prefix | None
+    ) -> Iterator[Iterator[tuple[worker.MappedBatch, dt.datetime]]]:
         """The source's rows after `after`, mapped batch by batch: by a worker process, started here
         before the writer starts any thread of its own (see `worker.mapped_in_child`), or in-process."""
 
         def batches() -> Iterator[list[SourceRow]]:
-            return _batches(self.reader.rows(), self.batch_size, after)
+            return _batches(self.reader.rows(), self.batch_size, after, prefix=prefix)
 
         if self.workers > 0:
             with worker.mapped_in_child(batches) as mapped:
@@ -438,7 +516,7 @@ class Importer:
             so_far = Tally()
             so_far.merge(self.tally)
             so_far.merge(pending)
-            runs.save_progress(conn, run_id, mapped.last_number, so_far)
+            runs.save_progress(conn, run_id, mapped.last_number, so_far, mapped.prefix_digest)
 
     def _write(
         self, conn: Connection, run_id: str, mapped: worker.MappedBatch, now: dt.datetime, tally: Tally

@@ -139,11 +139,13 @@ def unfinished_run(
     ).first()
 
 
-def save_progress(conn: Connection, run_id: str, checkpoint: int, tally: Tally) -> None:
+def save_progress(
+    conn: Connection, run_id: str, checkpoint: int, tally: Tally, digest: str | None = None
+) -> None:
     conn.execute(
         update(import_run)
         .where(import_run.c.id == run_id)
-        .values(checkpoint=checkpoint, counts=tally.as_dict())
+        .values(checkpoint=checkpoint, checkpoint_digest=digest, counts=tally.as_dict())
     )
 
 

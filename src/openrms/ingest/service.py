@@ -140,6 +140,7 @@ def import_source(
         commit_rows=commit_rows,
         workers=workers,
         progress=progress,
+        verify_prefix=query is not None,
     ).run()
 
 

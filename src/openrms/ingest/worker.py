@@ -87,6 +87,8 @@ class MappedBatch:
     # `links` checked and encoded (same positions); None where the link's provenance was refused, which
     # the writer then reports exactly as it always has, by preparing `links` itself (see pipeline._write)
     prepared_links: list[PreparedLink | None] = field(default_factory=list)
+    # the digest of the source's rows up to `last_number`, where the import keeps one (see pipeline._Prefix)
+    prefix_digest: str | None = None
 
     def links_ready(self) -> bool:
         """Whether every link was prepared here, so the writer need only write them."""
@@ -254,6 +256,7 @@ def map_batch(rows: list[SourceRow], now: dt.datetime) -> MappedBatch:
     preparer = Preparer(now, ctx.dialect)
     link_preparer = LinkPreparer(now, ctx.dialect)
     batch = MappedBatch([], {}, [], {}, rows[-1].number if rows else 0)
+    batch.prefix_digest = getattr(rows, "digest", None)
     try:
         for row in rows:
             batch.rows.append(map_row(ctx, preparer, row, batch, link_preparer))

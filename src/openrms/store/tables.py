@@ -185,6 +185,9 @@ import_run = Table(
     Column("finished_at", UTCDateTime()),
     Column("started_by", String(120), nullable=False),
     Column("checkpoint", Integer, nullable=False, server_default="0"),
+    # For a source its bytes cannot identify (a query's rows): a digest of the rows up to the checkpoint, so
+    # that resuming can tell whether the rows it skips are still the ones the run read.
+    Column("checkpoint_digest", String(64)),
     Column("counts", Document, nullable=False),
     Column("error", Text),
     Index("ix_import_run_resume", "source_digest", "mapping_digest", "status"),
