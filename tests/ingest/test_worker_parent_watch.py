@@ -3,7 +3,8 @@
 Real processes: a parent forks a worker that watches it (`watch_parent`), and the parent is killed with
 SIGKILL, as `kill -9` of an import would. Linux's own death signal is tested by the import killed mid-way
 in test_crash.py; this is the fallback the worker uses elsewhere, run here on whatever system runs the
-tests. It reads process states from /proc, so it needs Linux to observe them.
+tests. It reads process states from /proc, so it needs Linux to observe them. And where processes cannot
+fork at all, an import does without a worker.
 """
 
 from __future__ import annotations
@@ -17,7 +18,12 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states in /proc")
+from openrms.ingest import worker
+from openrms.ingest.service import import_source
+from openrms.store.database import Database
+from tests.ingest.test_import_cli import street_slice
+
+NO_PROC = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states in /proc")
 
 PARENT = """
 import os, sys, time
@@ -52,6 +58,7 @@ def _wait_until(condition: object, seconds: float) -> bool:
     return False
 
 
+@NO_PROC
 def test_a_watching_worker_ends_when_its_parent_is_killed() -> None:
     parent = subprocess.Popen([sys.executable, "-c", PARENT], stdout=subprocess.PIPE, text=True)
     try:
@@ -67,3 +74,18 @@ def test_a_watching_worker_ends_when_its_parent_is_killed() -> None:
         parent.wait()
         if "child" in locals() and _running(child):
             os.kill(child, signal.SIGKILL)
+
+
+def test_where_processes_cannot_fork_an_import_maps_in_its_own_process(
+    sqlite_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows has no fork: an import must not try to start its worker there (it would fail with "cannot
+    find context for 'fork'"), but read and map in the process that writes."""
+    monkeypatch.setattr(worker, "CAN_FORK", False)
+    forked: list[object] = []
+    monkeypatch.setattr(worker, "mapped_in_child", lambda batches: forked.append(batches))
+    path, _ = street_slice(tmp_path, 50)
+    for workers in (None, 1):
+        report = import_source(sqlite_db, path, "police-uk", workers=workers)
+        assert report.status == "completed" and report.tally.rows["read"] == 50
+    assert forked == []

@@ -338,7 +338,9 @@ class Importer:
         self.commit_rows = commit_rows or COMMIT_ROWS  # source rows per transaction at most
         # 0: read and map in this process. Any other number: one worker process reads and maps (the writer
         # is the bottleneck, so more would only wait). None: a worker when there is a core to spare for it.
-        self.workers = (1 if (os.cpu_count() or 1) > 1 else 0) if workers is None else min(workers, 1)
+        # A worker is forked (see `worker.mapped_in_child`); Windows cannot fork, so it maps in-process there.
+        spare = (os.cpu_count() or 1) > 1 and worker.CAN_FORK
+        self.workers = (1 if spare else 0) if workers is None else min(workers, 1 if worker.CAN_FORK else 0)
         self.progress = progress or (lambda n: None)
         # Whether checkpoints keep a digest of the rows up to them (see `_Prefix`): for a source whose
         # digest is not that of its rows (a query), which may give other rows when a run resumes.

@@ -357,6 +357,7 @@ def _child(
         sending.close()
 
 
+CAN_FORK = "fork" in multiprocessing.get_all_start_methods()
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 PARENT_WATCH_SECONDS = 0.5  # how often a worker without prctl looks whether its import is still there
 
