@@ -72,7 +72,7 @@ def _summary(report: dict[str, Any]) -> None:
     if report.get("resumed_after_row"):
         console.print(f"resumed an interrupted run after source row {report['resumed_after_row']:,}")
     for warning in report.get("warnings", []):
-        console.print(f"[yellow]warning:[/yellow] {warning}")
+        console.print(f"[yellow]warning:[/yellow] {escape(warning)}")
 
 
 def import_command(
@@ -162,7 +162,9 @@ def import_command(
                 query=query,
                 dialect=database.dialect,
             )
-        print_json(shown) if as_json else _print_preview(shown)
+        print_json(shown.rows) if as_json else _print_preview(shown.rows)
+        for warning in shown.warnings:
+            console.print(f"[yellow]warning:[/yellow] {escape(warning)}")
         return
     with reported():
         migrate.upgrade(database)

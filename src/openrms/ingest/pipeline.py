@@ -330,6 +330,7 @@ class Importer:
         retry_of: dict[int, str] | None = None,
         file_name: str | None = None,
         verify_prefix: bool = False,
+        watch_fields: bool = False,
     ) -> None:
         self.db, self.reader, self.mapping = db, reader, mapping
         self.source, self.digest = source, digest
@@ -345,6 +346,10 @@ class Importer:
         # Whether checkpoints keep a digest of the rows up to them (see `_Prefix`): for a source whose
         # digest is not that of its rows (a query), which may give other rows when a run resumes.
         self.verify_prefix = verify_prefix
+        # Whether to warn of fields the mapping reads that no row has (see `worker.FieldWatch`): for a
+        # source that declares no columns to check the mapping against before it starts.
+        self.watch_fields = watch_fields
+        self.field_warnings: list[str] = []
         self.fresh = False  # start a run of its own, even if an interrupted one could be resumed
         self.tally = Tally()
         # When the run started: links written since are this run's own, never replaced by it (see
@@ -379,6 +384,7 @@ class Importer:
         started = self.started = dt.datetime.now(dt.UTC)
         if not (self.dry_run or self.retry_of):
             self.earlier, self.discarded = self._earlier_entries()
+        run_id, after, expected = (None, 0, None) if self.dry_run else self._open_run(started)
         worker.CONTEXT = worker.WorkerContext(
             self.mapping,
             self.agency,
@@ -387,8 +393,9 @@ class Importer:
             self.db.dialect,
             self.file_name,
             keep_raw=bool(self.earlier),
+            # a resumed run does not meet the rows before its checkpoint, so cannot tell
+            fields=worker.FieldWatch(self.mapping.field_lines) if self.watch_fields and after == 0 else None,
         )
-        run_id, after, expected = (None, 0, None) if self.dry_run else self._open_run(started)
         report = ImportReport(run_id, "running", self.tally, resumed_after=after, dry_run=self.dry_run)
         prefix = _Prefix(run_id, after, expected) if self.verify_prefix and not self.dry_run else None
         try:
@@ -403,6 +410,7 @@ class Importer:
                 else:
                     assert run_id is not None
                     self._write_all(run_id, batches)
+            report.warnings += self.field_warnings
             if self.snapshot and run_id is not None:
                 report.retracted = self._snapshot_end(report, lambda: self._retract_unseen(run_id))
         except BaseException as exc:
@@ -523,6 +531,7 @@ class Importer:
     def _write(
         self, conn: Connection, run_id: str, mapped: worker.MappedBatch, now: dt.datetime, tally: Tally
     ) -> None:
+        self.field_warnings = mapped.field_warnings
         missing = _missing_refs(conn, mapped)
         if missing:
             _exclude(mapped, missing)
@@ -592,6 +601,7 @@ class Importer:
         runs.quarantine_rows(conn, run_id, fresh, now)
 
     def _count_dry(self, mapped: worker.MappedBatch, now: dt.datetime, seen: SeenSoFar) -> None:
+        self.field_warnings = mapped.field_warnings
         with self.db.read() as conn:
             missing = _missing_refs(conn, mapped)
             if missing:

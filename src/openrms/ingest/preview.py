@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from openrms.ingest import worker
@@ -21,7 +22,14 @@ from openrms.store.links import LinkPreparer
 from openrms.store.records import Preparer
 
 
-def preview_rows(context: worker.WorkerContext, rows: Iterable[SourceRow]) -> list[dict[str, Any]]:
+@dataclass
+class Preview:
+    rows: list[dict[str, Any]]
+    # about the mapping as a whole: fields it reads that none of the rows had (see `worker.FieldWatch`)
+    warnings: list[str] = field(default_factory=list)
+
+
+def preview_rows(context: worker.WorkerContext, rows: Iterable[SourceRow]) -> Preview:
     """Each row: where it is, its verdict ("ok", "skipped", "quarantined"), its records with their keys,
     ids and fields, its links, and the reasons it would be quarantined."""
     now = dt.datetime.now(dt.UTC)
@@ -34,7 +42,8 @@ def preview_rows(context: worker.WorkerContext, rows: Iterable[SourceRow]) -> li
             shown.append(_row_view(context, row, verdict))
     finally:
         worker.forget_prepared()  # this was the worker's batch
-    return shown
+    warnings = context.fields.warnings(context.mapping) if context.fields is not None else []
+    return Preview(shown, warnings)
 
 
 def _row_view(context: worker.WorkerContext, row: SourceRow, verdict: worker.RowResult) -> dict[str, Any]:

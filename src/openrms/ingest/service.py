@@ -22,10 +22,10 @@ from openrms.ingest.mapping import MappingError, load_mapping, parse_mapping
 from openrms.ingest.mapping.errors import column_problems
 from openrms.ingest.memory import MemoryReader
 from openrms.ingest.pipeline import Importer, ImportReport, Progress, source_digest
-from openrms.ingest.preview import preview_rows
+from openrms.ingest.preview import Preview, preview_rows
 from openrms.ingest.readers import open_reader
 from openrms.ingest.rows import Reader, SourceRow
-from openrms.ingest.worker import WorkerContext
+from openrms.ingest.worker import FieldWatch, WorkerContext
 from openrms.store.database import Database
 
 UPLOADED = "uploaded: "  # how a run names a mapping sent as text: "uploaded: " and the mapping's `name:`
@@ -141,6 +141,7 @@ def import_source(
         workers=workers,
         progress=progress,
         verify_prefix=query is not None,
+        watch_fields=query is None and reader.columns is None,
     ).run()
 
 
@@ -167,7 +168,7 @@ def import_upload(
 
 def preview_upload(
     stream: BinaryIO, filename: str | None, mapping_ref: MappingRef, **options: Any
-) -> list[dict[str, Any]]:
+) -> Preview:
     """`preview_source` of a file sent over HTTP."""
     with _scratch_copy(stream, filename) as (target, _):
         return preview_source(target, mapping_ref, **options)
@@ -183,13 +184,16 @@ def preview_source(
     reader_options: Mapping[str, Any] | None = None,
     query: str | None = None,
     dialect: str = "sqlite",
-) -> list[dict[str, Any]]:
+) -> Preview:
     """What the first `rows` rows become (see `openrms.ingest.preview`); reads no database, writes nothing."""
     if rows < 1:
         raise BadRequest(f"preview at least one row, not {rows}")
     mapping, reader = _mapping_and_source(mapping_ref, agency, source_system, source, reader_options, query)
     file = None if query else str(source)
-    context = WorkerContext(mapping, mapping.agency, mapping.source_system, "preview", dialect, file)
+    watch = FieldWatch(mapping.field_lines) if reader.columns is None else None
+    context = WorkerContext(
+        mapping, mapping.agency, mapping.source_system, "preview", dialect, file, fields=watch
+    )
     return preview_rows(context, islice(reader.rows(), rows))
 
 

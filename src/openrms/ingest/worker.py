@@ -26,7 +26,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
@@ -34,6 +34,7 @@ from typing import Any
 
 from openrms.errors import BadRequest, Issue, RecordInvalid
 from openrms.ingest.mapping import row_context
+from openrms.ingest.mapping.errors import absent_field_warnings
 from openrms.ingest.rows import MappedLink, MappedRow, RecordRef, SourceRow
 from openrms.store import ids
 from openrms.store.hooks import prepare_batch
@@ -53,6 +54,41 @@ class WorkerContext:
     # Send every row's raw text, not only a quarantined row's: earlier runs left open entries that this
     # import's rows may close (see `runs.earlier_entries`). Off otherwise, as it costs pickling every row.
     keep_raw: bool = False
+    # For sources that declare no columns: the fields the mapping reads that no row has had (see FieldWatch)
+    fields: FieldWatch | None = None
+
+
+class FieldWatch:
+    """Which of the fields a mapping reads no row has had yet, for a source that declares no columns (JSON,
+    XML), where a misspelt name cannot be caught before the import and would silently read as empty.
+    Once every field has been met (usually in the first row) it costs nothing more."""
+
+    SEEN_NAMES = 500  # field names kept for suggestions
+
+    def __init__(self, fields: Iterable[str]) -> None:
+        self.absent = set(fields)
+        self.seen: set[str] = set()
+        self.rows = 0
+
+    def row(self, fields: Mapping[str, Any]) -> None:
+        self.rows += 1
+        if not self.absent:
+            return
+        names = [str(k) for k in fields]
+        if len(self.seen) < self.SEEN_NAMES:
+            self.seen.update(names)
+        for name in names:
+            # a field, a repeated element ("Subject[]"), or a part of a path ("Subject" of "Subject/Surname",
+            # which `each: Subject` reads)
+            self.absent.discard(name.removesuffix("[]"))
+            while "/" in name:
+                name = name.rsplit("/", 1)[0]
+                self.absent.discard(name)
+
+    def warnings(self, mapping: Any) -> list[str]:
+        if not self.rows or not self.absent:
+            return []
+        return absent_field_warnings(mapping.origin, mapping.field_lines, self.absent, self.seen)
 
 
 CONTEXT: WorkerContext | None = None
@@ -89,6 +125,8 @@ class MappedBatch:
     prepared_links: list[PreparedLink | None] = field(default_factory=list)
     # the digest of the source's rows up to `last_number`, where the import keeps one (see pipeline._Prefix)
     prefix_digest: str | None = None
+    # fields the mapping reads that no row has had so far, as warnings (see FieldWatch)
+    field_warnings: list[str] = field(default_factory=list)
 
     def links_ready(self) -> bool:
         """Whether every link was prepared here, so the writer need only write them."""
@@ -137,6 +175,8 @@ def map_row(
     """One row into the batch, or a quarantined/skipped result with every reason."""
     if row.fields is None:
         return _quarantined(row, [f"unreadable: {row.error}"])
+    if ctx.fields is not None:
+        ctx.fields.row(row.fields)
     context = row_context(row, ctx.file) if ctx.mapping.context_used else None
     mapped: MappedRow = ctx.mapping.apply(row.fields, context)
     if mapped.skipped:
@@ -266,6 +306,8 @@ def map_batch(rows: list[SourceRow], now: dt.datetime) -> MappedBatch:
         {rid: p.extras for rid, p in batch.prepared.items()},
         [(link.link_type, link.from_id, link.to_id) for link in batch.links],
     )
+    if ctx.fields is not None:
+        batch.field_warnings = ctx.fields.warnings(ctx.mapping)
     return batch
 
 

@@ -102,8 +102,8 @@ def upload(
             source_system=source_system,
             dialect=db.dialect,
         )
-        audited(request, "import-preview", (), {"file": file.filename, "rows": len(shown)})
-        return {"preview": shown, "warnings": _agency_warnings(ref, subject.agency)}
+        audited(request, "import-preview", (), {"file": file.filename, "rows": len(shown.rows)})
+        return {"preview": shown.rows, "warnings": shown.warnings + _agency_warnings(ref, subject.agency)}
     report = service.import_upload(
         db,
         file.file,

@@ -93,3 +93,21 @@ def column_problems(fields_used: dict[str, list[int]], columns: Iterable[str]) -
         hint = suggest(field, present, listing=False) or f" (columns: {', '.join(sorted(present))})"
         problems += [(line, f"source has no field {field!r}{hint}") for line in sorted(set(lines))]
     return problems
+
+
+def absent_field_warnings(
+    origin: str, fields_used: dict[str, list[int]], absent: Iterable[str], seen: Iterable[str]
+) -> list[str]:
+    """For a source that declares no columns (JSON, XML): each field the mapping reads that no row had, at
+    each line naming it, with the closest name the rows did have. Such a field reads as empty in every row,
+    which is almost always a misspelt name or a wrong path, and is otherwise silent."""
+    names = sorted({str(s) for s in seen})
+    shown = ", ".join(names[:15]) + (", ..." if len(names) > 15 else "")
+    warnings = []
+    for field in sorted(absent):
+        hint = suggest(field, names, listing=False) or (f" (the rows have: {shown})" if names else "")
+        for line in sorted(set(fields_used.get(field, []))):
+            warnings.append(
+                f"{origin} line {line}: no row had a field {field!r}, so it read as empty in every row{hint}"
+            )
+    return warnings

@@ -224,6 +224,11 @@ class Mapping:
     def __repr__(self) -> str:
         return f"<Mapping {self.name!r} from {self.origin}: {', '.join(self.record_types)}>"
 
+    @property
+    def field_lines(self) -> dict[str, list[int]]:
+        """Each source field the mapping reads, with the lines of the YAML that name it."""
+        return self._uses
+
     def check_columns(self, columns: Iterable[str] | None) -> None:
         """Every source field the mapping names must be a column of the source (None: not declared)."""
         if columns is None:

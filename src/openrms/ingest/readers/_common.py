@@ -46,6 +46,22 @@ def to_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
+def flatten_objects(record: dict[str, Any]) -> dict[str, Any]:
+    """A JSON record with its nested objects' fields named by their paths, as an XML record's are:
+    `{"victim": {"surname": "SMITH"}}` gives `victim/surname`. Lists stay lists (of values, or of objects
+    flattened alike), for `many` and `each`. Raises RecursionError for absurd nesting."""
+    flat: dict[str, Any] = {}
+    for key, value in record.items():
+        if isinstance(value, dict):
+            for inner, item in flatten_objects(value).items():
+                flat[f"{key}/{inner}"] = item
+        elif isinstance(value, list):
+            flat[key] = [flatten_objects(v) if isinstance(v, dict) else v for v in value]
+        else:
+            flat[key] = value
+    return flat
+
+
 def opt_bool(path: object, name: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise SourceError(f"{path}: option {name!r} must be true or false, not {value!r}")

@@ -8,8 +8,10 @@ breaks before its first record even starts is a SourceError instead, as nothing 
 that matches nothing in a well-formed document is a SourceError too (most likely a wrong records_path);
 an empty array at the path is simply no rows.
 
-Values are native (str, int, float, bool, None, lists, dicts), the same from both readers; numbers are
-floats or ints, as `json.loads` gives them. NaN and Infinity are not JSON and fail the record.
+Values are native (str, int, float, bool, None, lists), the same from both readers; numbers are floats or
+ints, as `json.loads` gives them. NaN and Infinity are not JSON and fail the record. A nested object's
+fields are named by their paths (`victim/surname`), as an XML record's are, so a mapping reads them the
+same way whichever format an export comes in.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any, BinaryIO
 import ijson
 from ijson.common import ObjectBuilder
 
-from openrms.ingest.readers._common import failed, source_file, to_json
+from openrms.ingest.readers._common import failed, flatten_objects, source_file, to_json
 from openrms.ingest.rows import SourceError, SourceRow
 
 MAX_LINE_BYTES = 16 << 20
@@ -96,7 +98,14 @@ class JsonLinesReader:
             return failed(number, where, text, f"invalid JSON: {exc}")
         if not isinstance(value, dict):
             return failed(number, where, text, f"expected a JSON object, found {_kind(value)}")
-        return SourceRow(number, where, text, value)
+        return _record(number, where, text, value)
+
+
+def _record(number: int, where: str, raw: str, value: dict[str, Any]) -> SourceRow:
+    try:
+        return SourceRow(number, where, raw, flatten_objects(value))
+    except RecursionError:
+        return failed(number, where, raw, "objects nested too deeply to read")
 
 
 def _kind(value: Any) -> str:
@@ -200,4 +209,4 @@ class JsonReader:
         raw = to_json(value)
         if kind != "start_map":
             return failed(number, self._where(number), raw, "expected a JSON object, found an array")
-        return SourceRow(number, self._where(number), raw, value)
+        return _record(number, self._where(number), raw, value)
