@@ -87,6 +87,10 @@ def test_a_snapshot_dry_run_with_quarantined_rows_warns_that_nothing_would_be_re
     dry = cli.json("import", str(data), "--mapping", str(mapping), "--snapshot", "--dry-run", "--json")
     assert dry["retracted"] == 0 and dry["rows"]["quarantined"] == 1
     assert any("would be marked deleted" in w and "1 rows quarantined" in w for w in dry["warnings"])
+    done = cli.json("import", str(data), "--mapping", str(mapping), "--snapshot", "--json")
+    [stored] = [run for run in cli.json("import", "runs", "--json") if run["id"] == done["run_id"]]
+    assert stored["warnings"] == done["warnings"] and "was marked deleted" in done["warnings"][0]
+    assert stored["snapshot"] is True and done["retracted"] == 0
 
     data.write_text("NAME,SEX\nSmith,M\nJones,F\n")  # Jones fixed: only Brown is gone
     dry = cli.json("import", str(data), "--mapping", str(mapping), "--snapshot", "--dry-run", "--json")

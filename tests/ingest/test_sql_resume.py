@@ -117,6 +117,8 @@ def test_a_row_inserted_before_the_checkpoint_makes_the_import_start_again_and_l
     assert "read the source from its first row" in warning
     status, error = _status(db, run_id)
     assert status == "failed" and "gives other rows" in (error or "")
+    runs = {run["id"]: run for run in cli.json("import", "runs", "--json")}
+    assert runs[report["run_id"]]["warnings"] == [warning]  # kept with the run that read afresh
     again = _resume(cli, legacy, mapping)  # nothing left to resume: a plain re-import
     assert balanced(again) == {"read": 61, "unchanged": 61} and again["warnings"] == []
 

@@ -20,6 +20,7 @@ from tests.web.conftest import add_user, make_client, sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
 CUSTODY = ROOT / "docs" / "examples" / "custody-export.dat"  # 40 rows, 5 of them bad
+INTEL = ROOT / "docs" / "examples" / "intel-export.xml"
 PASSWORD = "correct horse battery staple"
 # Three police.uk rows: two good, one with a month that is not a real month.
 STREET_CSV = (
@@ -167,6 +168,25 @@ def test_dry_run_writes_nothing_and_shows_the_reconciliation(client: TestClient,
     assert "Dry run finished" in sent.text
     assert "40 rows read: 35 would be created" in sent.text and "5 quarantined" in sent.text
     assert "No files have been imported for WYP yet" in sent.text
+
+
+def test_import_warnings_show_on_the_dry_run_and_stay_with_the_run(client: TestClient, db: Database) -> None:
+    """An intelligence export whose reports carry no <Protective> marking: the mapping's field reads as
+    empty in every row, which the dry run and the run's page (later too) say, with the mapping's line."""
+    token = admin(client, db)
+    export = re.sub(r"\s*<Protective>[^<]*</Protective>", "", INTEL.read_text(encoding="utf-8"))
+    form = {"mapping": "intel-xml-5x5x5", "csrf_token": token}
+    files = {"file": ("intel.xml", export.encode(), "application/xml")}
+    warning = "no row had a field &#39;Protective&#39;, so it read as empty in every row"
+    dry = client.post("/ui/imports", data={**form, "dry_run": "yes"}, files=files)
+    assert dry.status_code == 200 and "Dry run finished" in dry.text
+    assert warning in dry.text and "govuk-warning-text" in dry.text
+    sent = client.post("/ui/imports", data=form, files=files)
+    assert sent.status_code == 303, sent.text
+    page = client.get(sent.headers["location"]).text
+    assert warning in page
+    run_id = sent.headers["location"].rsplit("/", 1)[-1]
+    assert any("Protective" in w for w in client.get(f"/imports/{run_id}").json()["warnings"])
 
 
 def test_upload_errors_name_the_field(client: TestClient, db: Database) -> None:

@@ -351,6 +351,7 @@ class Importer:
         self.watch_fields = watch_fields
         self.field_warnings: list[str] = []
         self.fresh = False  # start a run of its own, even if an interrupted one could be resumed
+        self.first_warnings: list[str] = []  # why, if so
         self.tally = Tally()
         # When the run started: links written since are this run's own, never replaced by it (see
         # `retract_replaced`).
@@ -372,13 +373,11 @@ class Importer:
                 return self._run()
             except SourceChanged as changed:  # raised before the resumed run wrote anything
                 self.tally, self.fresh = Tally(), True
-                report = self._run()
-                report.warnings.insert(
-                    0,
+                self.first_warnings = [
                     f"{changed}: it was not resumed (it is marked failed), and this new run read the source "
-                    "from its first row; nothing is duplicated, as imports are idempotent",
-                )
-                return report
+                    "from its first row; nothing is duplicated, as imports are idempotent"
+                ]
+                return self._run()
 
     def _run(self) -> ImportReport:
         started = self.started = dt.datetime.now(dt.UTC)
@@ -397,6 +396,7 @@ class Importer:
             fields=worker.FieldWatch(self.mapping.field_lines) if self.watch_fields and after == 0 else None,
         )
         report = ImportReport(run_id, "running", self.tally, resumed_after=after, dry_run=self.dry_run)
+        report.warnings += self.first_warnings
         prefix = _Prefix(run_id, after, expected) if self.verify_prefix and not self.dry_run else None
         try:
             with self._mapping(after, prefix) as batches:
@@ -417,13 +417,20 @@ class Importer:
             if run_id is not None and not isinstance(exc, KeyboardInterrupt):
                 with self.db.write() as conn:
                     runs.finish_run(
-                        conn, run_id, "failed", self.tally, dt.datetime.now(dt.UTC), str(exc)[:2000]
+                        conn,
+                        run_id,
+                        "failed",
+                        self.tally,
+                        dt.datetime.now(dt.UTC),
+                        str(exc)[:2000],
+                        report.warnings,
                     )
             raise
         report.status = "completed"
         if run_id is not None:
             with self.db.write() as conn:
-                runs.finish_run(conn, run_id, "completed", self.tally, dt.datetime.now(dt.UTC))
+                now = dt.datetime.now(dt.UTC)
+                runs.finish_run(conn, run_id, "completed", self.tally, now, warnings=report.warnings)
         report.seconds = (dt.datetime.now(dt.UTC) - started).total_seconds()
         return report
 

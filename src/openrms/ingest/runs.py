@@ -150,12 +150,20 @@ def save_progress(
 
 
 def finish_run(
-    conn: Connection, run_id: str, status: str, tally: Tally, now: dt.datetime, error: str | None = None
+    conn: Connection,
+    run_id: str,
+    status: str,
+    tally: Tally,
+    now: dt.datetime,
+    error: str | None = None,
+    warnings: list[str] | None = None,
 ) -> None:
     conn.execute(
         update(import_run)
         .where(import_run.c.id == run_id)
-        .values(status=status, finished_at=now, counts=tally.as_dict(), error=error)
+        .values(
+            status=status, finished_at=now, counts=tally.as_dict(), error=error, warnings=warnings or None
+        )
     )
 
 
@@ -222,6 +230,7 @@ def _run_view(row: Any) -> dict[str, Any]:
         "counts": row.counts,
         "balanced": tally.balanced(),
         "error": row.error,
+        "warnings": row.warnings or [],
     }
 
 

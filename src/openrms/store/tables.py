@@ -190,6 +190,7 @@ import_run = Table(
     Column("checkpoint_digest", String(64)),
     Column("counts", Document, nullable=False),
     Column("error", Text),
+    Column("warnings", Document),  # what the run's report warned of (a snapshot left incomplete...)
     Index("ix_import_run_resume", "source_digest", "mapping_digest", "status"),
 )
 
