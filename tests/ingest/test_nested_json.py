@@ -193,3 +193,26 @@ def test_flattening_keeps_every_value_under_its_path(record: dict[str, Any]) -> 
         else:
             assert flat[path] == value
     assert not any(isinstance(v, dict) for v in flat.values())
+
+
+def test_a_feed_pushing_nested_objects_is_read_by_the_same_paths_as_an_xml_export(
+    client: TestClient,  # noqa: F811 (the fixture)
+) -> None:
+    """The intelligence mapping reads an XML export's `Grading/Source` and `Subject/Surname`: a live feed
+    pushing the same reports as nested JSON objects goes through it unchanged."""
+    report = {
+        "@id": "IR/2019/000901",
+        "Created": "2019-03-01T10:00:00",
+        "Summary": "Cannabis grown in the loft of a terraced house",
+        "Text": "Strong smell and covered windows reported by neighbours.",
+        "Grading": {"Source": "B", "Intelligence": "2", "Handling": "1"},
+        "Subject": {"Surname": "SMITH", "Forenames": "John Paul", "DOB": "05/11/1980"},
+        "Protective": "RESTRICTED",
+    }
+    response = client.post("/feeds/intel-xml-5x5x5", json={"records": [report]})
+    assert response.status_code == 200, response.text
+    done = response.json()
+    assert balanced(done) == {"read": 1, "created": 1} and done["warnings"] == []
+    record_id = ids.record_id("intelligence_report", "WYP", "IMS", "IR/2019/000901")
+    stored = client.get(f"/records/{record_id}").json()
+    assert stored["data"]["source_evaluation"] == "1" and stored["data"]["legacy_grading"]["source"] == "B"

@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+from openrms.ingest.readers._common import flatten_objects
 from openrms.ingest.rows import SourceRow
 
 
@@ -24,7 +25,15 @@ class MemoryReader:
             if isinstance(row, SourceRow):
                 yield row
             elif isinstance(row, Mapping):
-                yield SourceRow(number, f"{self._label} {number}", json.dumps(row, default=str)[:65536], row)
+                raw = json.dumps(row, default=str)[:65536]
+                try:  # nested objects by their paths, as in a JSON file, so one mapping serves both
+                    fields = flatten_objects(dict(row))
+                except RecursionError:
+                    yield SourceRow.failed(
+                        number, f"{self._label} {number}", raw, "objects nested too deeply"
+                    )
+                    continue
+                yield SourceRow(number, f"{self._label} {number}", raw, fields)
             else:
                 yield SourceRow.failed(
                     number,
