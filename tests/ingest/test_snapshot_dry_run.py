@@ -91,6 +91,8 @@ def test_a_snapshot_dry_run_with_quarantined_rows_warns_that_nothing_would_be_re
     [stored] = [run for run in cli.json("import", "runs", "--json") if run["id"] == done["run_id"]]
     assert stored["warnings"] == done["warnings"] and "was marked deleted" in done["warnings"][0]
     assert stored["snapshot"] is True and done["retracted"] == 0
+    listed = cli.run("import", "runs")
+    assert f"runs with warnings: {done['run_id']} (1)" in " ".join(listed.stderr.split())
 
     data.write_text("NAME,SEX\nSmith,M\nJones,F\n")  # Jones fixed: only Brown is gone
     dry = cli.json("import", str(data), "--mapping", str(mapping), "--snapshot", "--dry-run", "--json")

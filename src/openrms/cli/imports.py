@@ -293,6 +293,9 @@ def _print_runs(items: list[dict[str, Any]], as_json: bool) -> None:
             *(f"{rows.get(k, 0):,}" for k in ("read", "created", "updated", "unchanged", "quarantined")),
         )
     out.print(table)
+    warned = [f"{run['id']} ({len(run['warnings'])})" for run in items if run.get("warnings")]
+    if warned:  # below the table, which has no room to spare for them
+        console.print(f"runs with warnings: {', '.join(warned)}; `openrms import runs --json` gives them")
 
 
 def _importer(database: Any) -> Reader:
