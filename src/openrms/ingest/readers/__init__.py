@@ -73,8 +73,13 @@ def _fixed_layout(spec: Mapping[str, Any] | None) -> bool:
 
 
 def guess_format(path: str | Path, spec: Mapping[str, Any] | None = None) -> str:
-    """The format a file's extension implies; .txt is fixed width if `spec` has a column layout, else CSV."""
+    """The format a file's extension implies; .txt is fixed width if `spec` has a column layout, else CSV.
+    A gzip-compressed file's is that of its name without `.gz` (`crimes.csv.gz` is CSV)."""
     suffix = Path(path).suffix.lower()
+    if suffix == ".gz":
+        suffix = Path(Path(path).stem).suffix.lower()
+        if suffix in (".xlsx", ".xlsm"):
+            raise SourceError(f"{path}: a compressed workbook; decompress it (gunzip) and import the .xlsx")
     if suffix == ".txt":
         return "fixed" if _fixed_layout(spec) else "csv"
     if suffix == ".xls":

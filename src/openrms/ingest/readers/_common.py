@@ -7,10 +7,12 @@ TypeError half-way through an import.
 
 from __future__ import annotations
 
+import gzip
 import json
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from openrms.ingest.rows import RAW_LIMIT, SourceError, SourceRow
 
@@ -29,6 +31,67 @@ def source_file(source: str | Path, what: str) -> Path:
     if size == 0:
         raise SourceError(f"{path}: file is empty; expected a file of {what}")
     return path
+
+
+GZIP_MAGIC = b"\x1f\x8b"
+ZIP_MAGIC = b"PK\x03\x04"
+
+
+def open_binary(path: Path) -> BinaryIO:
+    """A text source's bytes, decompressed as they are read if the file is gzip-compressed (an export sent
+    as `crimes.csv.gz`): exports are often compressed, and decompressing one first needs disk space the
+    size of the file. A zip archive may hold several files, so it is refused with what to do instead."""
+    f = path.open("rb")
+    head = f.read(len(ZIP_MAGIC))
+    f.seek(0)
+    if head.startswith(GZIP_MAGIC):
+        return _Gunzipped(path, f)
+    if head == ZIP_MAGIC:
+        f.close()
+        raise SourceError(
+            f"{path}: a zip archive, not a text file; extract the file to import from it first "
+            "(gzip-compressed files, .gz, are read as they are)"
+        )
+    return f
+
+
+class _Gunzipped(gzip.GzipFile):
+    """A gzip-compressed file read as its contents, whose damage (a file cut short in transfer, a bad
+    checksum) is a SourceError naming the file, not a zlib error from deep inside a reader."""
+
+    def __init__(self, path: Path, raw: BinaryIO) -> None:
+        super().__init__(fileobj=raw, mode="rb")
+        self._path, self._raw = path, raw
+
+    def _damaged(self, exc: BaseException) -> SourceError:
+        return SourceError(
+            f"{self._path}: the gzip-compressed file is damaged or cut short ({exc}); fetch the file again "
+            "and import it again (the rows already imported are found unchanged, not duplicated)"
+        )
+
+    def read(self, size: int | None = -1) -> bytes:
+        try:
+            return super().read(size)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise self._damaged(exc) from None
+
+    def read1(self, size: int = -1) -> bytes:
+        try:
+            return super().read1(size)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise self._damaged(exc) from None
+
+    def readline(self, size: int | None = -1) -> bytes:
+        try:
+            return super().readline(size)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise self._damaged(exc) from None
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._raw.close()
 
 
 def failed(number: int, location: str, raw: str, error: str) -> SourceRow:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from openrms.ingest.readers._common import open_binary
 from openrms.ingest.rows import RAW_LIMIT, SourceError
 
 SAMPLE_BYTES = 1 << 20
@@ -64,7 +65,7 @@ class TextSource:
             raise SourceError(
                 f"{path}: option 'encoding' must be 'auto' or an encoding name, not {encoding!r}"
             )
-        with path.open("rb") as f:
+        with open_binary(path) as f:
             sample = f.read(SAMPLE_BYTES)
             complete = not f.read(1)
         bom = next(((mark, codec) for mark, codec in BOMS if sample.startswith(mark)), None)
@@ -114,7 +115,7 @@ class TextSource:
             return False
 
     def lines(self) -> Iterator[Line]:
-        with self.path.open("rb") as f:
+        with open_binary(self.path) as f:
             f.seek(self.skip)
             if not self.byte_lines:
                 yield from self._text_lines(f)

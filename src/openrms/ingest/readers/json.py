@@ -25,7 +25,7 @@ from typing import Any, BinaryIO
 import ijson
 from ijson.common import ObjectBuilder
 
-from openrms.ingest.readers._common import failed, flatten_objects, source_file, to_json
+from openrms.ingest.readers._common import failed, flatten_objects, open_binary, source_file, to_json
 from openrms.ingest.rows import SourceError, SourceRow
 
 MAX_LINE_BYTES = 16 << 20
@@ -60,7 +60,7 @@ class JsonLinesReader:
 
     def rows(self) -> Iterator[SourceRow]:
         number = 0
-        with self.path.open("rb") as f:
+        with open_binary(self.path) as f:
             _skip_bom(f)
             for line_no, chunk in enumerate(iter(lambda: f.readline(MAX_LINE_BYTES), b""), 1):
                 where = f"line {line_no}"
@@ -153,7 +153,7 @@ class JsonReader:
         number, found, depth = 0, False, 0
         builder: ObjectBuilder | None = None
         kind = ""
-        with self.path.open("rb") as f:
+        with open_binary(self.path) as f:
             _skip_bom(f)
             events = ijson.parse(f, use_float=True)
             while True:

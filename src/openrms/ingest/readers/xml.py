@@ -22,7 +22,7 @@ from typing import Any, BinaryIO
 
 from lxml import etree
 
-from openrms.ingest.readers._common import failed, source_file
+from openrms.ingest.readers._common import failed, open_binary, source_file
 from openrms.ingest.rows import SourceError, SourceRow
 
 REFUSED = (
@@ -145,7 +145,7 @@ class XmlReader:
                     "XML declaration names"
                 ) from exc
         self.encoding = encoding
-        with path.open("rb") as f:
+        with open_binary(path) as f:
             if _Prolog(f, encoding).has_doctype():
                 raise SourceError(f"{path}: {REFUSED}")
 
@@ -159,7 +159,7 @@ class XmlReader:
         names: list[str] = []
         record: Any = None
         number = 0
-        with self.path.open("rb") as f:
+        with open_binary(self.path) as f:
             events = _pulled(f, self.encoding)
             while True:
                 try:
