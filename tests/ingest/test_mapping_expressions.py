@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import textwrap
 from typing import Any
 
@@ -210,6 +211,27 @@ def test_impossible_dates_are_row_errors(raw: str) -> None:
     assert (
         "is not a real date (day is out of range for month)"
         in reasons_of('{from: D, date: ["%d/%m/%Y"]}', {"D": "31/02/2018"}, field="date_of_birth")[0]
+    )
+
+
+def test_date_cells_of_a_spreadsheet_or_database_are_dates_whatever_the_patterns() -> None:
+    """Excel and SQL give real date and time values, and one column often mixes them with dates typed as
+    text: the patterns are for the text, and a real date needs none. ISO 8601 text is as unambiguous, so it
+    is taken too; the patterns are still tried first."""
+    typed = '{from: D, date: ["%d/%m/%Y"]}'
+    assert value(typed, {"D": dt.date(1980, 11, 5)}, field="date_of_birth") == "1980-11-05"
+    assert value(typed, {"D": dt.datetime(1980, 11, 5, 0, 0)}, field="date_of_birth") == "1980-11-05"
+    assert value(typed, {"D": "05/11/1980"}, field="date_of_birth") == "1980-11-05"
+    assert value(typed, {"D": "1980-11-05"}, field="date_of_birth") == "1980-11-05"
+    assert value('{from: D, date: ["%Y-%d-%m"]}', {"D": "1980-05-11"}, field="date_of_birth") == "1980-11-05"
+    moment = '{from: M, datetime: ["%d/%m/%Y %H:%M"], timezone: Europe/London}'
+    when = value(moment, {"M": dt.datetime(2019, 3, 1, 14, 30)}, field="occurred_from", entity="crime")
+    assert when == "2019-03-01T14:30:00Z"  # GMT in March: London's offset is +00:00
+    summer = value(moment, {"M": dt.datetime(2019, 7, 1, 14, 30)}, field="occurred_from", entity="crime")
+    assert summer == "2019-07-01T14:30:00+01:00"
+    assert "is not a real date" in reasons_of(typed, {"D": "1980-02-30"}, field="date_of_birth")[0]
+    assert (
+        "matches none of the date patterns" in reasons_of(typed, {"D": "1980-11"}, field="date_of_birth")[0]
     )
 
 

@@ -29,6 +29,8 @@ _DIRECTIVE = re.compile(r"%(.)")
 _TRUE = frozenset({"true", "yes", "y", "1", "t"})
 _FALSE = frozenset({"false", "no", "n", "0", "f"})
 _CACHE_SIZE = 4096
+# ISO 8601 as a spreadsheet's or a database's own date and time values arrive (see values.to_text)
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?)?")
 
 
 def pattern_problem(pattern: str, kind: str) -> str | None:
@@ -151,6 +153,13 @@ def date_converter(
                     cache.clear()
                 result = cache[text] = output(moment, precision)
                 return result
+        if _ISO.fullmatch(text):  # a real date cell (Excel, SQL), or text as unambiguous as one
+            try:
+                moment = dt.datetime.fromisoformat(text)
+            except ValueError as exc:
+                impossible = impossible or str(exc)
+            else:
+                return output(moment, 10)
         if impossible:
             raise RowProblem(f"{quote(text)} ({source}) is not a real {kind} ({impossible})")
         raise RowProblem(f"{quote(text)} ({source}) matches none of the {kind} patterns {listed}")
