@@ -229,6 +229,8 @@ def test_date_cells_of_a_spreadsheet_or_database_are_dates_whatever_the_patterns
     assert when == "2019-03-01T14:30:00Z"  # GMT in March: London's offset is +00:00
     summer = value(moment, {"M": dt.datetime(2019, 7, 1, 14, 30)}, field="occurred_from", entity="crime")
     assert summer == "2019-07-01T14:30:00+01:00"
+    stored = value(moment, {"M": "2019-07-01 14:30:00"}, field="occurred_from", entity="crime")  # SQLite's
+    assert stored == "2019-07-01T14:30:00+01:00"
     assert "is not a real date" in reasons_of(typed, {"D": "1980-02-30"}, field="date_of_birth")[0]
     assert (
         "matches none of the date patterns" in reasons_of(typed, {"D": "1980-11"}, field="date_of_birth")[0]

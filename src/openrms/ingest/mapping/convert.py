@@ -29,8 +29,9 @@ _DIRECTIVE = re.compile(r"%(.)")
 _TRUE = frozenset({"true", "yes", "y", "1", "t"})
 _FALSE = frozenset({"false", "no", "n", "0", "f"})
 _CACHE_SIZE = 4096
-# ISO 8601 as a spreadsheet's or a database's own date and time values arrive (see values.to_text)
-_ISO = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?)?")
+# ISO 8601 as a spreadsheet's or a database's own date and time values arrive (see values.to_text), and as
+# SQLite keeps them, with a space before the time
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?)?")
 
 
 def pattern_problem(pattern: str, kind: str) -> str | None:
