@@ -190,6 +190,13 @@ def import_command(
             done = bar.tasks[task].completed + rows
             bar.update(task, completed=done, rate=done / max(bar.tasks[task].elapsed or 1e-9, 1e-9))
 
+        def estimated(rows: int) -> None:
+            # A new total makes rich forget the rate it measured, which the time left needs: change it
+            # only when the estimate moves by more than 2% (it settles within a few batches).
+            known = bar.tasks[task].total
+            if known is None or abs(rows - known) > 0.02 * known:
+                bar.update(task, total=rows)
+
         try:
             report = import_source(
                 database,
@@ -205,6 +212,7 @@ def import_command(
                 batch_size=batch_size,
                 commit_rows=commit_rows,
                 progress=tick,
+                progress_total=estimated,
             )
         finally:
             bar.stop()

@@ -331,6 +331,8 @@ class Importer:
         file_name: str | None = None,
         verify_prefix: bool = False,
         watch_fields: bool = False,
+        source_size: int | None = None,
+        progress_total: Progress | None = None,
     ) -> None:
         self.db, self.reader, self.mapping = db, reader, mapping
         self.source, self.digest = source, digest
@@ -343,6 +345,11 @@ class Importer:
         spare = (os.cpu_count() or 1) > 1 and worker.CAN_FORK
         self.workers = (1 if spare else 0) if workers is None else min(workers, 1 if worker.CAN_FORK else 0)
         self.progress = progress or (lambda n: None)
+        # The rows the whole source is estimated to have, told to `progress_total` as rows come in, so that
+        # a progress bar can show the time left: the rows done so far scaled by the share of the source's
+        # `source_size` (bytes of text; None when unknown, as for a query) they took.
+        self.source_size, self.progress_total = source_size, progress_total
+        self._rows_done = self._chars_done = self._chars_open = 0
         # Whether checkpoints keep a digest of the rows up to them (see `_Prefix`): for a source whose
         # digest is not that of its rows (a query), which may give other rows when a run resumes.
         self.verify_prefix = verify_prefix
@@ -404,7 +411,8 @@ class Importer:
                     with seen_so_far() as seen:
                         for mapped, now in batches:
                             self._count_dry(mapped, now, seen)
-                            self.progress(len(mapped.rows))
+                            self._chars_done += mapped.source_chars
+                            self._progressed(len(mapped.rows))
                         if self.snapshot:
                             report.retracted = self._snapshot_end(report, lambda: self._count_unseen(seen))
                 else:
@@ -498,7 +506,8 @@ class Importer:
                 gc.collect()
                 self.tally.merge(pending)
                 checkpoints.after_commit()
-                self.progress(pending.rows["read"])  # rows count as done once committed
+                self._chars_done, self._chars_open = self._chars_done + self._chars_open, 0
+                self._progressed(pending.rows["read"])  # rows count as done once committed
                 if statistics.committed(pending):
                     self.db.refresh_statistics()  # keep PostgreSQL's plans right as the tables grow
 
@@ -535,10 +544,23 @@ class Importer:
             so_far.merge(pending)
             runs.save_progress(conn, run_id, mapped.last_number, so_far, mapped.prefix_digest)
 
+    def _progressed(self, rows: int) -> None:
+        self.progress(rows)
+        self._rows_done += rows
+        if self.progress_total is None or not (self.source_size and self._chars_done):
+            return
+        if (
+            self.tally.rows["read"] > self._rows_done
+        ):  # resumed: the rows before the checkpoint were not timed
+            return
+        estimate = round(self._rows_done * self.source_size / self._chars_done)
+        self.progress_total(max(estimate, self._rows_done))
+
     def _write(
         self, conn: Connection, run_id: str, mapped: worker.MappedBatch, now: dt.datetime, tally: Tally
     ) -> None:
         self.field_warnings = mapped.field_warnings
+        self._chars_open += mapped.source_chars
         missing = _missing_refs(conn, mapped)
         if missing:
             _exclude(mapped, missing)

@@ -23,7 +23,7 @@ from openrms.ingest.mapping.errors import column_problems
 from openrms.ingest.memory import MemoryReader
 from openrms.ingest.pipeline import Importer, ImportReport, Progress, source_digest
 from openrms.ingest.preview import Preview, preview_rows
-from openrms.ingest.readers import open_reader
+from openrms.ingest.readers import open_reader, text_size
 from openrms.ingest.rows import Reader, SourceRow
 from openrms.ingest.worker import FieldWatch, WorkerContext
 from openrms.store.database import Database
@@ -119,9 +119,12 @@ def import_source(
     commit_rows: int | None = None,
     workers: int | None = None,
     progress: Progress | None = None,
+    progress_total: Progress | None = None,
 ) -> ImportReport:
     """Import a file (or, with `query`, a database table or query) through a mapping. `source_name` is
-    what the run shows as its source instead of the path (an upload's own name, not its scratch file)."""
+    what the run shows as its source instead of the path (an upload's own name, not its scratch file).
+    `progress` is told the rows done as they are committed; `progress_total`, the rows the file is
+    estimated to hold (from the text the rows so far took), for a progress bar's time left."""
     mapping, reader = _mapping_and_source(mapping_ref, agency, source_system, source, reader_options, query)
     shown = str(source) if query is None else source_digest(str(source), query)[:12]
     return Importer(
@@ -142,6 +145,8 @@ def import_source(
         progress=progress,
         verify_prefix=query is not None,
         watch_fields=query is None and reader.columns is None,
+        source_size=None if query else text_size(Path(source)),
+        progress_total=progress_total,
     ).run()
 
 

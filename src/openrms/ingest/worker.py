@@ -127,6 +127,8 @@ class MappedBatch:
     prefix_digest: str | None = None
     # fields the mapping reads that no row has had so far, as warnings (see FieldWatch)
     field_warnings: list[str] = field(default_factory=list)
+    # the source text its rows took, for estimating how many rows the whole source has (see pipeline)
+    source_chars: int = 0
 
     def links_ready(self) -> bool:
         """Whether every link was prepared here, so the writer need only write them."""
@@ -297,6 +299,7 @@ def map_batch(rows: list[SourceRow], now: dt.datetime) -> MappedBatch:
     link_preparer = LinkPreparer(now, ctx.dialect)
     batch = MappedBatch([], {}, [], {}, rows[-1].number if rows else 0)
     batch.prefix_digest = getattr(rows, "digest", None)
+    batch.source_chars = sum(len(row.raw) for row in rows) + len(rows)  # and a line end each
     try:
         for row in rows:
             batch.rows.append(map_row(ctx, preparer, row, batch, link_preparer))

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from openrms.ingest.readers._common import text_size
 from openrms.ingest.readers.csv import CsvReader
 from openrms.ingest.readers.fixed import FixedWidthReader
 from openrms.ingest.readers.json import JsonLinesReader, JsonReader
@@ -63,6 +64,7 @@ __all__ = [
     "XmlReader",
     "guess_format",
     "open_reader",
+    "text_size",
 ]
 
 

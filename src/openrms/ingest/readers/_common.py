@@ -55,6 +55,25 @@ def open_binary(path: Path) -> BinaryIO:
     return f
 
 
+def text_size(path: Path) -> int | None:
+    """About how many bytes of text a source file holds, to estimate how far an import has got: its size,
+    or for a gzip file the uncompressed size its trailer gives (modulo 4 GiB, so a larger one is unknown:
+    None); None for a zip archive (a workbook), whose rows are not its bytes."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(len(ZIP_MAGIC))
+            if head == ZIP_MAGIC:
+                return None
+            size = f.seek(0, 2)
+            if not head.startswith(GZIP_MAGIC) or size < 18:
+                return size
+            f.seek(-4, 2)
+            inflated = int.from_bytes(f.read(4), "little")
+    except OSError:
+        return None
+    return inflated if inflated >= size else None  # smaller than the compressed file: it wrapped round
+
+
 class _Gunzipped(gzip.GzipFile):
     """A gzip-compressed file read as its contents, whose damage (a file cut short in transfer, a bad
     checksum) is a SourceError naming the file, not a zlib error from deep inside a reader."""
