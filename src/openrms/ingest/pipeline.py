@@ -157,6 +157,9 @@ class _Prefix:
         self._hash = hashlib.blake2b(digest_size=32)
 
     def add(self, row: SourceRow) -> None:
+        """Take the next row in; before the first row past the checkpoint, `check` the rows skipped."""
+        if self.read == self.after:
+            self.check()
         self.read += 1
         self._hash.update(f"{len(row.raw)}:{row.raw}|{row.error or ''}\x1e".encode("utf-8", "surrogatepass"))
 
@@ -164,8 +167,9 @@ class _Prefix:
         return self._hash.hexdigest()
 
     def check(self) -> None:
-        """Raise `SourceChanged` unless the rows read so far are the ones the run's checkpoint covers."""
-        if self.expected is None:
+        """Raise `SourceChanged` unless the rows read so far are the ones the run's checkpoint covers (at the
+        end of the source too: it may have fewer rows now)."""
+        if self.expected is None or self.read > self.after:
             return
         if self.read < self.after:
             differ = f"has {self.read:,} rows now, fewer than the {self.after:,} it had imported"
@@ -187,25 +191,20 @@ def _batches(
     some 30 times its source text in memory (records, versions, index entries, statements), so rows
     carrying long narratives come in smaller batches and memory stays flat whatever the rows are like.
     Rows up to `after` are skipped, and with a `prefix`, checked against it before the first is sent."""
-    batch, held, checked = SourceBatch(), 0, prefix is None
+    batch, held = SourceBatch(), 0
     for row in rows:
-        if row.number <= after:
-            if prefix is not None:
-                prefix.add(row)
-            continue
-        if not checked:
-            prefix.check()  # type: ignore[union-attr]
-            checked = True
         if prefix is not None:
             prefix.add(row)
+        if row.number <= after:
+            continue
         batch.append(row)
         held += len(row.raw)
         if len(batch) >= size or held >= max_bytes:
             batch.digest = prefix.digest() if prefix is not None else None
             yield batch
             batch, held = SourceBatch(), 0
-    if not checked:
-        prefix.check()  # type: ignore[union-attr]
+    if prefix is not None:
+        prefix.check()
     if batch:
         batch.digest = prefix.digest() if prefix is not None else None
         yield batch

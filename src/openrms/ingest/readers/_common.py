@@ -10,7 +10,8 @@ from __future__ import annotations
 import gzip
 import json
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -82,29 +83,27 @@ class _Gunzipped(gzip.GzipFile):
         super().__init__(fileobj=raw, mode="rb")
         self._path, self._raw = path, raw
 
-    def _damaged(self, exc: BaseException) -> SourceError:
-        return SourceError(
-            f"{self._path}: the gzip-compressed file is damaged or cut short ({exc}); fetch the file again "
-            "and import it again (the rows already imported are found unchanged, not duplicated)"
-        )
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        try:
+            yield
+        except (OSError, EOFError, zlib.error) as exc:
+            raise SourceError(
+                f"{self._path}: the gzip-compressed file is damaged or cut short ({exc}); fetch the file "
+                "again and import it again (the rows already imported are found unchanged, not duplicated)"
+            ) from None
 
     def read(self, size: int | None = -1) -> bytes:
-        try:
+        with self._reading():
             return super().read(size)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise self._damaged(exc) from None
 
     def read1(self, size: int = -1) -> bytes:
-        try:
+        with self._reading():
             return super().read1(size)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise self._damaged(exc) from None
 
     def readline(self, size: int | None = -1) -> bytes:
-        try:
+        with self._reading():
             return super().readline(size)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise self._damaged(exc) from None
 
     def close(self) -> None:
         try:
