@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -14,7 +15,7 @@ from rich.markup import escape
 from rich.table import Column
 from sqlalchemy.exc import DBAPIError
 
-from openrms.errors import OpenRMSError, RecordInvalid
+from openrms.errors import BadRequest, OpenRMSError, RecordInvalid
 from openrms.store.database import Database
 from openrms.store.tables import ID
 
@@ -45,6 +46,25 @@ def open_db(url: str | None) -> Database:
 
 def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def write_text(path: Path, pieces: Iterable[str], *, newline: str | None = None) -> None:
+    """Write pieces to standard output (`-`) or to a file. A file is written beside its place and renamed
+    there at the end, so a failure half-way leaves no half-written file that looks complete."""
+    if str(path) == "-":
+        for piece in pieces:
+            sys.stdout.write(piece)
+        return
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        with partial.open("w", encoding="utf-8", newline=newline) as handle:
+            for piece in pieces:
+                handle.write(piece)
+        partial.replace(path)
+    except OSError as exc:
+        raise BadRequest(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 @contextmanager

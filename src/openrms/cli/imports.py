@@ -15,13 +15,22 @@ from rich.table import Column, Table
 from rich.tree import Tree
 
 from openrms.access.policy import Policy
-from openrms.cli.common import DbOption, console, id_column, open_db, out, print_json, reported
+from openrms.cli.common import (
+    DbOption,
+    console,
+    id_column,
+    open_db,
+    out,
+    print_json,
+    reported,
+    write_text,
+)
 from openrms.cli.reader import Reader, reader
 from openrms.errors import Forbidden
 from openrms.store import migrate
 
 quarantine_app = typer.Typer(
-    help="Rows an import could not take: list, show, retry, discard.", no_args_is_help=True
+    help="Rows an import could not take: list, show, export, retry, discard.", no_args_is_help=True
 )
 
 
@@ -362,6 +371,31 @@ def quarantine_show(entry_id: str, db: DbOption = None) -> None:
             entry = runs.get_entry(conn, entry_id, agency=caller.agency)
         caller.audited("quarantine-read", (), {"run": entry["run_id"], "entry": entry_id})
     print_json(entry)
+
+
+@quarantine_app.command("export")
+def quarantine_export(
+    run: Annotated[str | None, typer.Option(help="Only this import run")] = None,
+    status: Annotated[str, typer.Option(help="open, resolved, discarded, superseded or all")] = "open",
+    fmt: Annotated[str, typer.Option("--format", help="csv (for a spreadsheet) or jsonl")] = "csv",
+    output: Annotated[Path, typer.Option("--out", help="File to write; - for standard output")] = Path("-"),
+    db: DbOption = None,
+) -> None:
+    """Write quarantined rows to a file for whoever corrects them at the source.
+
+    CSV: one line a row with its entry, run, row number, location, status, reasons and raw content, then
+    its fields in the source's order; cells a spreadsheet would run as formulas start with an apostrophe.
+    JSON Lines: each entry as `quarantine show` gives it."""
+    from openrms.ingest.rejects import Export
+
+    with reported():
+        database = open_db(db)
+        caller = _importer(database)
+        export = Export(fmt, run, status, caller.agency)
+        count = export.count(database)
+        caller.audited("quarantine-read", (), {**export.audit_detail(count), "out": str(output)})
+        write_text(output, export.pieces(database), newline="")
+    console.print(f"exported {count:,} quarantined row{'' if count == 1 else 's'}")
 
 
 @quarantine_app.command("retry")

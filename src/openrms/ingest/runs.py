@@ -12,6 +12,7 @@ import hashlib
 import re
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ _VALUE = re.compile(r"'[^']*'")
 # An entry is open until worked: resolved (its row imported by a retry or a later import), discarded (by a
 # person, with a reason) or superseded (quarantined again by a later import, whose entry is now the open one).
 STATUSES = ("open", "resolved", "discarded", "superseded")
+EXPORT_BATCH = 500  # entries fetched at a time by an export: each holds up to 64 KB of raw row
 
 
 @dataclass
@@ -297,6 +299,21 @@ def list_quarantine(
     after: str | None = None,
     agency: str | None = None,
 ) -> list[dict[str, Any]]:
+    query = _quarantine_query(select(quarantine), conn, run_id, status, agency, after).limit(limit)
+    return [_entry_view(r, full=False) for r in conn.execute(query)]
+
+
+def _quarantine_query(
+    columns: Any,
+    conn: Connection,
+    run_id: str | None,
+    status: str | None,
+    agency: str | None,
+    after: str | None = None,
+) -> Any:
+    """`columns` (a select reading quarantine) narrowed to a run, a status (None: any) and an agency, in
+    the order a person fixing the rows reads them: the newest run first, then each run's rows in source
+    order."""
     conditions = []
     if run_id:
         conditions.append(quarantine.c.run_id == run_id)
@@ -306,16 +323,38 @@ def list_quarantine(
         conditions.append(quarantine.c.status == status)
     if after:
         conditions.append(_after_entry(conn, after, agency))
-    # The newest run first, then each run's rows in source order, as a person fixing them reads the file.
     order = (import_run.c.started_at.desc(), quarantine.c.run_id, quarantine.c.row_number, quarantine.c.id)
-    query = (
-        select(quarantine)
-        .join(import_run, import_run.c.id == quarantine.c.run_id)
-        .where(and_(*conditions))
-        .order_by(*order)
-        .limit(limit)
-    )
-    return [_entry_view(r, full=False) for r in conn.execute(_of_agency(query, agency))]
+    query = columns.join(import_run, import_run.c.id == quarantine.c.run_id).where(*conditions)
+    return _of_agency(query, agency).order_by(*order)
+
+
+def iter_entries(
+    conn: Connection, *, run_id: str | None = None, status: str | None = "open", agency: str | None = None
+) -> Iterator[dict[str, Any]]:
+    """Every matching entry whole (raw row and fields), in list_quarantine's order, from a server-side
+    cursor: an export of a run's hundred thousand bad rows streams in constant memory."""
+    query = _quarantine_query(select(quarantine), conn, run_id, status, agency)
+    for row in conn.execution_options(yield_per=EXPORT_BATCH).execute(query):
+        yield _entry_view(row, full=True)
+
+
+def field_names(
+    conn: Connection, *, run_id: str | None = None, status: str | None = "open", agency: str | None = None
+) -> list[str]:
+    """The names of the fields the matching entries have, in the order the source gave them (the first
+    entry's order, then names only later entries have, as met)."""
+    query = _quarantine_query(select(quarantine.c.fields), conn, run_id, status, agency)
+    names: dict[str, None] = {}
+    for (fields,) in conn.execution_options(yield_per=EXPORT_BATCH).execute(query):
+        names.update(dict.fromkeys(fields or ()))
+    return list(names)
+
+
+def count_entries(
+    conn: Connection, *, run_id: str | None = None, status: str | None = "open", agency: str | None = None
+) -> int:
+    query = _quarantine_query(select(func.count()).select_from(quarantine), conn, run_id, status, agency)
+    return conn.execute(query.order_by(None)).scalar_one()
 
 
 def _after_entry(conn: Connection, entry_id: str, agency: str | None) -> Any:

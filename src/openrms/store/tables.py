@@ -202,7 +202,9 @@ quarantine = Table(
     Column("row_number", Integer, nullable=False),
     Column("location", String(200), nullable=False),
     Column("raw", Text, nullable=False),
-    Column("fields", Document),
+    # Plain JSON, not JSONB, on PostgreSQL too: JSONB reorders keys, and a person reading a quarantined row
+    # (or its export, a column a field) expects the fields in the source's own order.
+    Column("fields", JSON()),
     Column("reasons", Document, nullable=False),
     Column("status", String(12), nullable=False, server_default="open"),
     Column("created_at", UTCDateTime(), nullable=False),

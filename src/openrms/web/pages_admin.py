@@ -27,9 +27,11 @@ from openrms.access import audit
 from openrms.access.model import Subject
 from openrms.access.policy import Policy
 from openrms.api.guard import audited, require
+from openrms.api.responses import attachment
 from openrms.errors import BadRequest, NotFound
 from openrms.ingest import runs, service
 from openrms.ingest.mapping import builtin_mappings
+from openrms.ingest.rejects import Export
 from openrms.schema.types import FieldTypeError, utc
 from openrms.store.scope import ReadScope
 from openrms.web import session as web
@@ -237,6 +239,16 @@ def row_page(request: Request, run_id: str, entry_id: str, scope: Scope) -> Resp
     entry["problems"] = [_reason_parts(r) for r in entry["reasons"]]
     audited(request, "quarantine-read", (), {"run": run_id, "entry": entry_id})
     return render(request, "imports_row.html", {"nav": "imports", "run": run, "entry": entry})
+
+
+@router.get("/imports/{run_id}/quarantine.csv")
+def quarantine_csv(request: Request, run_id: str, scope: Scope, status: str = "open") -> Response:
+    """The run's quarantined rows (of the status shown) as CSV, for whoever corrects them at the source."""
+    subject = _allowed(scope, "import")
+    export = Export("csv", run_id, status, subject.agency)
+    count = export.count(web.database(request))
+    audited(request, "quarantine-read", (), export.audit_detail(count))
+    return attachment(export.pieces(web.database(request)), export.media_type, export.file_name)
 
 
 # ---- audit ----

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from openrms.access.model import Subject
 from openrms.api.deps import current_subject, database, with_declared_purpose
 from openrms.api.guard import audited, require
+from openrms.api.responses import attachment
 from openrms.errors import BadRequest, Forbidden
 from openrms.ingest import runs, service
 from openrms.ingest.mapping import Mapping as ImportMapping
 from openrms.ingest.mapping import builtin_mappings, load_mapping
+from openrms.ingest.rejects import Export
 from openrms.store.database import Database
 
 
@@ -189,6 +192,29 @@ def list_quarantine(
     detail = {"run": run_id, "status": status, "returned": len(items)}
     audited(request, "quarantine-read", (), detail)
     return {"items": items, "next_after": items[-1]["id"] if len(items) == limit else None}
+
+
+@router.get(
+    "/quarantine/export",
+    summary="Your agency's quarantined rows as a file: CSV for a spreadsheet, or JSON Lines",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}, "application/x-ndjson": {}}}},
+)
+def export_quarantine(
+    request: Request,
+    db: Db,
+    subject: QuarantineReader,
+    run_id: str | None = None,
+    status: Annotated[str, Query(description="open, resolved, discarded, superseded or all")] = "open",
+    fmt: Annotated[Literal["csv", "jsonl"], Query(alias="format")] = "csv",
+) -> StreamingResponse:
+    """CSV: one line a row (entry, run, row, location, status, reasons, raw, then the source's fields in
+    its order), cells a spreadsheet would run as formulas starting with an apostrophe. JSON Lines: each
+    entry as `GET /quarantine/{id}` gives it. An unknown run is 404 before anything is sent."""
+    export = Export(fmt, run_id, status, subject.agency)
+    count = export.count(db)
+    audited(request, "quarantine-read", (), export.audit_detail(count))
+    return attachment(export.pieces(db), export.media_type, export.file_name)
 
 
 @router.get("/quarantine/{entry_id}", summary="One quarantined row with its raw content and reasons")

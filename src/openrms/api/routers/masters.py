@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from openrms.api.deps import database
 from openrms.api.guard import Access, audited, check_members, check_visible, disclosing, require
-from openrms.api.responses import JSON
+from openrms.api.responses import JSON, attachment
 from openrms.errors import NotFound
 from openrms.identity import export, judgements, membership, survivorship
 from openrms.store.database import Database
@@ -80,11 +80,7 @@ def export_masters(
         with db.read() as conn:
             yield from export.csv_chunks(conn, entity_type, scope)
 
-    return StreamingResponse(
-        body(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="masters-{entity_type}.csv"'},
-    )
+    return attachment(body(), "text/csv; charset=utf-8", f"masters-{entity_type}.csv")
 
 
 @router.get("/masters/{master_id}", tags=["masters"], summary="A master: source records, golden view, links")
