@@ -86,13 +86,29 @@ def test_a_snapshot_dry_run_with_quarantined_rows_warns_that_nothing_would_be_re
     data.write_text("NAME,SEX\nSmith,M\nJones,Q\n")  # Brown gone, Jones now bad
     dry = cli.json("import", str(data), "--mapping", str(mapping), "--snapshot", "--dry-run", "--json")
     assert dry["retracted"] == 0 and dry["rows"]["quarantined"] == 1
-    assert any("would be marked deleted" in w and "1 rows quarantined" in w for w in dry["warnings"])
+    assert any("would be marked deleted" in w and "1 row quarantined" in w for w in dry["warnings"])
+    # how much the snapshot holds back: Brown, gone, and Jones, whose row is the quarantined one
+    lacks = "the file lacks 2 of the source's earlier records, which the snapshot would mark deleted once"
+    assert any(lacks in w for w in dry["warnings"])
     done = cli.json("import", str(data), "--mapping", str(mapping), "--snapshot", "--json")
     [stored] = [run for run in cli.json("import", "runs", "--json") if run["id"] == done["run_id"]]
     assert stored["warnings"] == done["warnings"] and "was marked deleted" in done["warnings"][0]
+    assert lacks in done["warnings"][0]
     assert stored["snapshot"] is True and done["retracted"] == 0
     listed = cli.run("import", "runs")
     assert f"runs with warnings: {done['run_id']} (1)" in " ".join(listed.stderr.split())
+
+    data.write_text("NAME,SEX\nSmith,M\nJones,Q\nBrown,M\nGreen,Q\n")  # Jones bad again; Green new, bad
+    dry = cli.json("import", str(data), "--mapping", str(mapping), "--snapshot", "--dry-run", "--json")
+    [warning] = [w for w in dry["warnings"] if "snapshot incomplete" in w]
+    assert "2 rows quarantined" in warning and "lacks 1 of the source's earlier records" in warning  # Jones
+
+    data.write_text("NAME,SEX\nSmith,M\nJones,F\nBrown,M\nGreen,Q\n")  # only a new row is bad
+    dry = cli.json("import", str(data), "--mapping", str(mapping), "--snapshot", "--dry-run", "--json")
+    [warning] = [w for w in dry["warnings"] if "snapshot incomplete" in w]
+    assert "lacks" not in warning and warning.endswith(
+        "marked deleted at the source; fix them and import again"
+    )
 
     data.write_text("NAME,SEX\nSmith,M\nJones,F\n")  # Jones fixed: only Brown is gone
     dry = cli.json("import", str(data), "--mapping", str(mapping), "--snapshot", "--dry-run", "--json")

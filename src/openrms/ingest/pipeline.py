@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -413,13 +413,17 @@ class Importer:
                             self._chars_done += mapped.source_chars
                             self._progressed(len(mapped.rows))
                         if self.snapshot:
-                            report.retracted = self._snapshot_end(report, lambda: self._count_unseen(seen))
+                            report.retracted = self._snapshot_end(
+                                report, lambda: self._count_unseen(seen), lambda: self._unseen_dry(seen)
+                            )
                 else:
                     assert run_id is not None
                     self._write_all(run_id, batches)
             report.warnings += self.field_warnings
             if self.snapshot and run_id is not None:
-                report.retracted = self._snapshot_end(report, lambda: self._retract_unseen(run_id))
+                report.retracted = self._snapshot_end(
+                    report, lambda: self._retract_unseen(run_id), lambda: self._unseen(run_id)
+                )
         except BaseException as exc:
             if run_id is not None and not isinstance(exc, KeyboardInterrupt):
                 with self.db.write() as conn:
@@ -672,29 +676,55 @@ class Importer:
         insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
         conn.execute(insert(import_seen).on_conflict_do_nothing(), rows)
 
-    def _snapshot_end(self, report: ImportReport, retract: Callable[[], int]) -> int:
+    def _snapshot_end(
+        self, report: ImportReport, retract: Callable[[], int], unseen: Callable[[], int]
+    ) -> int:
         """A snapshot's last step, `retract` (or, in a dry run, count) what the source no longer has, unless
-        rows were quarantined."""
+        rows were quarantined. Then it says how many `unseen` records the file lacks, which the snapshot
+        leaves, so that a person can judge whether fixing the rows is urgent."""
         quarantined = self.tally.rows["quarantined"]
         if quarantined:  # a quarantined row may be a record the source still has: retracting would lose it
+            missing = unseen()
+            lacking = (
+                f"; the file lacks {missing:,} of the source's earlier records, which the snapshot would "
+                "mark deleted once every row imports (fewer if some are the quarantined rows')"
+                if missing
+                else ""
+            )
             report.warnings.append(
-                f"snapshot incomplete: {quarantined:,} rows quarantined, so no record "
-                f"{'would be' if self.dry_run else 'was'} marked deleted at the source; "
+                f"snapshot incomplete: {quarantined:,} row{'' if quarantined == 1 else 's'} quarantined, "
+                "so no record "
+                f"{'would be' if self.dry_run else 'was'} marked deleted at the source{lacking}; "
                 "fix them and import again"
             )
             return 0
         return retract()
 
-    def _count_unseen(self, seen: SeenSoFar) -> int:
-        """A snapshot's dry run: count what `_retract_unseen` would retract, the source's live records and
-        links that no batch gave (links already counted as replaced left out, as the import would have
-        retracted them by then), so that `retracted` can be read before anything is marked deleted."""
+    def _unseen_dry(self, seen: SeenSoFar) -> int:
+        """The source's live records that no batch of this dry run gave."""
         types = sorted(self.tally.records)
         with self.db.read() as conn:
             records = conn.execute(
                 live_source_records(self.agency, self.source_system, types).execution_options(yield_per=2000)
             ).scalars()
-            count = seen.unseen("record", records)
+            return seen.unseen("record", records)
+
+    def _unseen(self, run_id: str) -> int:
+        """The source's live records that this snapshot's file did not give."""
+        types = sorted(self.tally.records)
+        seen = select(import_seen.c.record_id).where(import_seen.c.run_id == run_id)
+        query = live_source_records(self.agency, self.source_system, types).where(record.c.id.not_in(seen))
+        with self.db.read() as conn:
+            return conn.execute(
+                select(func.count()).select_from(query.order_by(None).subquery())
+            ).scalar_one()
+
+    def _count_unseen(self, seen: SeenSoFar) -> int:
+        """A snapshot's dry run: count what `_retract_unseen` would retract, the source's live records and
+        links that no batch gave (links already counted as replaced left out, as the import would have
+        retracted them by then), so that `retracted` can be read before anything is marked deleted."""
+        count = self._unseen_dry(seen)
+        with self.db.read() as conn:
             links = conn.execute(
                 live_source_links(
                     self.agency, self.source_system, sorted(self.link_types_dry)
