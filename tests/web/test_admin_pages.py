@@ -233,6 +233,100 @@ def test_non_administrators_cannot_see_or_import(client: TestClient, db: Databas
     assert "/ui/imports" not in client.get("/ui/").text  # no Imports in the navigation
 
 
+def _rows_of(page_html: str) -> dict[str, str]:
+    """Row number -> entry id, from a run page's quarantine table."""
+    return {
+        n: e for e, n in re.findall(r'href="/ui/imports/[0-9a-f]+/rows/([0-9a-f]+)">Row (\d+)<', page_html)
+    }
+
+
+def test_an_administrator_discards_a_row_saying_why(client: TestClient, db: Database) -> None:
+    run_id = import_custody(db)
+    token = admin(client, db)
+    entry = _rows_of(client.get(f"/ui/imports/{run_id}").text)["21"]  # line 22: a PNC ID typed wrong
+    page = client.get(f"/ui/imports/{run_id}/rows/{entry}")
+    assert "Retry or discard this row" in page.text and 'name="reason"' in page.text
+
+    url = f"/ui/imports/{run_id}/quarantine"
+    form = {"csrf_token": token, "action": "discard", "entry": entry, "reason": " "}
+    refused = client.post(url, data=form)
+    assert refused.status_code == 400 and "Error: Quarantined row 21" in refused.text
+    assert (
+        "There is a problem" in refused.text and "Say why these rows should not be imported" in refused.text
+    )
+    assert "5 still open" in client.get(f"/ui/imports/{run_id}").text  # nothing discarded
+
+    form["reason"] = "corrected in CMS3; due in the next export"
+    done = client.post(url, data=form, follow_redirects=False)
+    assert done.status_code == 303
+    assert done.headers["location"] == f"/ui/imports/{run_id}/rows/{entry}?done=discard&count=1"
+    shown = client.get(done.headers["location"])
+    assert "Discarded 1 row. They stay on record with your reason." in shown.text
+    assert "Discarded" in shown.text and "corrected in CMS3; due in the next export" in shown.text
+    assert "Retry or discard this row" not in shown.text  # no longer open
+    assert "4 still open" in client.get(f"/ui/imports/{run_id}").text
+    with db.read() as conn:
+        [entry_row] = audit.entries(conn, actor="admin.wyp", action="quarantine-discard")
+    assert (entry_row["detail"]["run"], entry_row["detail"]["discarded"]) == (run_id, 1)
+
+
+def test_an_administrator_retries_the_open_rows_with_a_corrected_mapping(
+    client: TestClient, db: Database, tmp_path: Path
+) -> None:
+    from tests.ingest.test_import_cli import fixed_custody_mapping
+
+    run_id = import_custody(db)
+    token = admin(client, db)
+    page = client.get(f"/ui/imports/{run_id}")
+    assert "Retry or discard the 5 open rows" in page.text
+    url = f"/ui/imports/{run_id}/quarantine"
+    form = {"csrf_token": token, "action": "retry"}
+
+    bad = client.post(url, data=form, files={"mapping_file": ("fixed.yaml", b"name: x\nrecords: [oops\n")})
+    assert bad.status_code == 400 and "The rows could not be retried:" in bad.text
+    assert "fixed.yaml" in bad.text and "line" in bad.text  # the YAML's own line
+    assert "5 still open" in bad.text
+
+    corrected = fixed_custody_mapping(tmp_path).read_bytes()
+    done = client.post(
+        url, data=form, files={"mapping_file": ("fixed.yaml", corrected)}, follow_redirects=False
+    )
+    assert done.status_code == 303
+    shown = client.get(done.headers["location"])
+    assert (
+        "Retried 4 rows: 1 now imported, 3 still quarantined; 1 could not be read from the file, so have "
+        "nothing to map again: correct the file and import it again." in html.unescape(shown.text)
+    )
+    assert "4 still open" in shown.text and "line 8" not in cells(shown.text)
+
+    again = client.post(url, data=form, follow_redirects=False)  # the run's own mapping: REM still unknown
+    assert "Retried 3 rows: 0 now imported, 3 still quarantined" in html.unescape(
+        client.get(again.headers["location"]).text
+    )
+    with db.read() as conn:
+        retries = audit.entries(conn, actor="admin.wyp", action="quarantine-retry")
+    assert [r["detail"]["retried"] for r in retries] == [4, 3]
+
+
+def test_quarantine_forms_are_refused_without_the_token_role_or_agency(
+    client: TestClient, db: Database
+) -> None:
+    run_id = import_custody(db)
+    url = f"/ui/imports/{run_id}/quarantine"
+    token = web_user(client, db, "analyst1", ["analyst"], "investigation")
+    form = {"csrf_token": token, "action": "discard", "reason": "not wanted"}
+    assert client.post(url, data=form).status_code == 403  # not an administrator
+    other = make_client(db)
+    nyp = admin(other, db, agency="NYP", name="admin.nyp")
+    assert other.post(url, data={**form, "csrf_token": nyp}).status_code == 404  # another agency's run
+    mine = make_client(db)
+    wyp = admin(mine, db)
+    assert mine.post(url, data={**form, "csrf_token": "forged"}).status_code == 403
+    assert mine.post(url, data={**form, "csrf_token": wyp, "action": "delete"}).status_code == 400
+    assert mine.post(url, data={**form, "csrf_token": wyp, "entry": "x'--"}).status_code == 400
+    assert "5 still open" in mine.get(f"/ui/imports/{run_id}").text  # nothing was discarded
+
+
 def test_another_agencys_administrator_cannot_see_the_run(client: TestClient, db: Database) -> None:
     run_id = import_custody(db)
     admin(client, db, agency="NYP", name="admin.nyp")

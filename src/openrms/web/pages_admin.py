@@ -46,6 +46,7 @@ RUNS_PER_PAGE = 25
 RUNS_FETCHED = 1000  # the newest of the agency's runs the list pages through
 ROWS_PER_PAGE = 50
 ENTRIES_PER_PAGE = 50
+MAX_REASON = 2000  # as the API's reasons
 STATUSES = (*runs.STATUSES, "all")
 _ID = re.compile(r"^[0-9a-f]{1,64}$")
 _FIELD = re.compile(r"^[A-Za-z_][\w.\[\]-]*$")
@@ -205,6 +206,12 @@ def run_page(
 ) -> Response:
     """One run's reconciliation and its quarantined rows, a page at a time (in the library's order)."""
     subject = _allowed(scope, "import")
+    return render(request, "import_run.html", _run_context(request, subject, run_id, status, after))
+
+
+def _run_context(
+    request: Request, subject: Subject, run_id: str, status: str, after: str | None, **extra: Any
+) -> dict[str, Any]:
     if status not in STATUSES:
         raise BadRequest(f"status must be one of {', '.join(STATUSES)}, not {status[:40]!r}")
     if after is not None and not _ID.match(after):
@@ -215,7 +222,7 @@ def run_page(
     rows = rows[:ROWS_PER_PAGE]
     audited(request, "quarantine-read", (), {"run": run_id, "status": status, "returned": len(rows)})
     base = f"{PREFIX}/imports/{run_id}"
-    context = {
+    return {
         "nav": "imports",
         "run": run,
         "rows": rows,
@@ -223,14 +230,23 @@ def run_page(
         "statuses": STATUSES,
         "first_page": f"{base}?{urlencode({'status': status})}" if after else None,
         "next_page": f"{base}?{urlencode({'status': status, 'after': rows[-1]['id']})}" if more else None,
+        "banner": _worked_banner(request),
+        "errors": {},
+        "reason": "",
+        **extra,
     }
-    return render(request, "import_run.html", context)
 
 
 @router.get("/imports/{run_id}/rows/{entry_id}")
 def row_page(request: Request, run_id: str, entry_id: str, scope: Scope) -> Response:
     """One quarantined row whole: its raw text, the fields read from it and every reason."""
     subject = _allowed(scope, "import")
+    return render(request, "imports_row.html", _row_context(request, subject, run_id, entry_id))
+
+
+def _row_context(
+    request: Request, subject: Subject, run_id: str, entry_id: str, **extra: Any
+) -> dict[str, Any]:
     run = _own_run(request, subject, run_id)
     with web.database(request).read() as conn:
         entry = runs.get_entry(conn, entry_id, agency=subject.agency)
@@ -238,7 +254,128 @@ def row_page(request: Request, run_id: str, entry_id: str, scope: Scope) -> Resp
         raise NotFound(f"no quarantine entry {entry_id} in run {run_id}")
     entry["problems"] = [_reason_parts(r) for r in entry["reasons"]]
     audited(request, "quarantine-read", (), {"run": run_id, "entry": entry_id})
-    return render(request, "imports_row.html", {"nav": "imports", "run": run, "entry": entry})
+    context = {"nav": "imports", "run": run, "entry": entry, "banner": _worked_banner(request)}
+    return {**context, "errors": {}, "reason": "", **extra}
+
+
+# What a retry or discard did, for the banner of the page it sends the browser back to: the counts come
+# back in the query as whole numbers only, so no text from a URL is ever shown as a message.
+_WORKED_COUNTS = ("count", "retried", "resolved", "still_open", "unparsed")
+
+
+def _worked_banner(request: Request) -> str | None:
+    done = request.query_params.get("done")
+    n = {key: _count(request.query_params.get(key)) for key in _WORKED_COUNTS}
+    if done == "discard":
+        return f"Discarded {n['count']} row{_s(n['count'])}. They stay on record with your reason."
+    if done == "retry":
+        text = (
+            f"Retried {n['retried']} row{_s(n['retried'])}: {n['resolved']} now imported, "
+            f"{n['still_open']} still quarantined"
+        )
+        if n["unparsed"]:
+            text += (
+                f"; {n['unparsed']} could not be read from the file, so have nothing to map again: "
+                "correct the file and import it again"
+            )
+        return text + "."
+    return None
+
+
+def _count(value: str | None) -> int:
+    return int(value) if value and value.isdigit() and len(value) < 10 else 0
+
+
+def _s(count: int) -> str:
+    return "" if count == 1 else "s"
+
+
+def _text_field(form: Any, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+async def _corrected_mapping(form: Any) -> service.MappingRef | None:
+    """The corrected mapping a retry form uploaded, if any (a BadRequest naming its line if it is bad)."""
+    upload_ = form.get("mapping_file")
+    if not isinstance(upload_, UploadFile) or not upload_.filename:
+        return None
+    try:
+        text = (await upload_.read()).decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise BadRequest("the corrected mapping must be a YAML file in UTF-8") from None
+    return service.uploaded_mapping(text, Path(upload_.filename).name)
+
+
+@router.post("/imports/{run_id}/quarantine")
+async def work_quarantine(request: Request, run_id: str, scope: Scope) -> Response:
+    """Retry or discard a run's open rows, all of them or one (`entry`), as `openrms quarantine retry` and
+    `discard` do, then back to the page the form was on with what happened. A form error shows that page
+    again with the error on its field."""
+    session = web.with_purpose(request)
+    await web.check_csrf(request, session)
+    subject = _allowed(scope, "import")
+    form = await request.form()
+    action = _text_field(form, "action")
+    entry = _text_field(form, "entry") or None
+    if entry is not None and not _ID.match(entry):
+        raise BadRequest("entry must be the id of a quarantined row (letters a-f and digits)")
+    _own_run(request, subject, run_id)  # another agency's run answers as a missing one
+    database = web.database(request)
+    errors: dict[str, str] = {}
+    reason = _text_field(form, "reason")
+    if action == "discard":
+        if len(reason) < 3:
+            errors["reason"] = "Say why these rows should not be imported"
+        elif len(reason) > MAX_REASON:
+            errors["reason"] = (
+                f"The reason must be {MAX_REASON} characters or fewer; you entered {len(reason)}"
+            )
+        else:
+            count = await run_in_threadpool(
+                service.discard,
+                database,
+                [entry] if entry else None,
+                run_id=run_id,
+                by=subject.username,
+                reason=reason,
+                agency=subject.agency,
+            )
+            audited(request, "quarantine-discard", (), {"run": run_id, "discarded": count, "view": "web"})
+            done: dict[str, Any] = {"done": "discard", "count": count}
+    elif action == "retry":
+        try:
+            mapping = await _corrected_mapping(form)
+            summary = await run_in_threadpool(
+                service.retry_quarantine,
+                database,
+                run_id=run_id,
+                entry_ids=[entry] if entry else None,
+                mapping_ref=mapping,
+                recorded_by=subject.username,
+                agency=subject.agency,
+            )
+        except BadRequest as exc:
+            errors["mapping_file"] = f"The rows could not be retried: {exc.detail}"
+        else:
+            detail = {
+                "run": run_id,
+                "entries": 1 if entry else 0,
+                "retried": summary["retried"],
+                "view": "web",
+            }
+            audited(request, "quarantine-retry", (), detail)
+            done = {"done": "retry", **{k: summary[k] for k in _WORKED_COUNTS[1:]}}
+    else:
+        raise BadRequest(f"action must be retry or discard, not {action[:40]!r}")
+    if errors:
+        if entry:
+            context = _row_context(request, subject, run_id, entry, errors=errors, reason=reason)
+            return render(request, "imports_row.html", context, status_code=400)
+        context = _run_context(request, subject, run_id, "open", None, errors=errors, reason=reason)
+        return render(request, "import_run.html", context, status_code=400)
+    path = f"{PREFIX}/imports/{run_id}" + (f"/rows/{entry}" if entry else "")
+    return redirect(request, f"{path}?{urlencode(done)}")
 
 
 @router.get("/imports/{run_id}/quarantine.csv")
