@@ -85,8 +85,12 @@ def _summary(report: dict[str, Any]) -> None:
 
 
 def import_command(
-    source: Annotated[
-        str | None, typer.Argument(help="File to import, or `runs` to list import runs")
+    sources: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Files to import (several: one run each, in the order given), or `runs` to list import runs",
+            show_default=False,
+        ),
     ] = None,
     mapping: Annotated[
         str | None,
@@ -139,30 +143,42 @@ def import_command(
     cannot be imported go to quarantine with every reason (`openrms quarantine list`).
     """
     from openrms.ingest import runs
-    from openrms.ingest.service import import_source, preview_source
+    from openrms.ingest.service import preview_source
 
     database = open_db(db)
-    if source == "runs" and mapping is None:
+    files = sources or []
+    if files == ["runs"] and mapping is None:
         with reported():
             agency = _importer(database).agency
             with database.read() as conn:
                 found = runs.list_runs(conn, agency=agency)
         _print_runs(found, as_json)
         return
-    if mapping is None or (source is None and from_sql is None):
+    if mapping is None or (not files and from_sql is None):
         raise typer.BadParameter("give a FILE (or --from-sql URL --query SQL) and --mapping")
+    if files and from_sql:
+        raise typer.BadParameter(
+            f"--from-sql reads a query: give no file with it (given: {', '.join(files)})"
+        )
+    if len(files) > 1:
+        for given, why in (
+            (snapshot, "a snapshot is one file holding the source's whole extract"),
+            (preview is not None, "--preview shows the rows of one file"),
+        ):
+            if given:
+                raise typer.BadParameter(f"{why}: give one file, not {len(files)}")
     options = {key: value for key, value in map(_option, option)}
-    target = from_sql or source or ""
     if from_sql and not query:
         raise typer.BadParameter("--from-sql needs --query")
     if query and _TABLE.fullmatch(query.strip()):
         query = "SELECT * FROM " + ".".join(f'"{part}"' for part in query.strip().split("."))
-    if not from_sql and not Path(target).exists():
-        raise typer.BadParameter(f"no file {target}")
+    missing = [name for name in files if not Path(name).exists()]
+    if missing:
+        raise typer.BadParameter(f"no file {', '.join(missing)}")
     if preview is not None:
         with reported():
             shown = preview_source(
-                target,
+                from_sql or files[0],
                 mapping,
                 rows=preview,
                 agency=agency,
@@ -175,8 +191,49 @@ def import_command(
         for warning in shown.warnings:
             console.print(f"[yellow]warning:[/yellow] {escape(warning)}")
         return
+    settings = {
+        "mapping_ref": mapping,
+        "agency": agency,
+        "source_system": source_system,
+        "reader_options": options,
+        "query": query,
+        "dry_run": dry_run,
+        "snapshot": snapshot,
+        "recorded_by": by,
+        "batch_size": batch_size,
+        "commit_rows": commit_rows,
+    }
     with reported():
         migrate.upgrade(database)
+    if from_sql:
+        reports = [_import_one(database, from_sql, "query", settings, as_json)]
+    else:
+        reports = []
+        for number, name in enumerate(files, 1):
+            label = Path(name).name + (f" ({number} of {len(files)})" if len(files) > 1 else "")
+            try:
+                reports.append(_import_one(database, name, label, settings, as_json))
+            except typer.Exit:
+                if len(files) > 1:
+                    console.print(
+                        f"stopped at {name} ({number} of {len(files)}): {number - 1} file(s) before it were "
+                        f"imported, {len(files) - number} not started; once it is fixed, the same command "
+                        "imports the rest (the files already imported are unchanged)"
+                    )
+                raise
+    if as_json:
+        print_json(reports[0] if len(reports) == 1 and len(files) <= 1 else reports)
+    elif len(reports) > 1:
+        _print_totals(files, reports)
+
+
+def _import_one(
+    database: Any, target: str, label: str, settings: dict[str, Any], quiet: bool
+) -> dict[str, Any]:
+    """One file (or query) through the import, with its progress bar; its summary unless `quiet`."""
+    from openrms.ingest.service import import_source
+
+    with reported():
         columns = (
             TextColumn("{task.description}"),
             BarColumn(),
@@ -188,10 +245,8 @@ def import_command(
         # The bar starts with the first rows written, so a mapping or source refused before any row shows
         # no empty bar above its error; it is left out when stderr is not a terminal (a log, a pipe), where
         # it could only be printed once, at the end, out of order with the report.
-        bar = Progress(*columns, console=console, transient=as_json, disable=not console.is_terminal)
-        task = bar.add_task(
-            f"importing {Path(target).name if not from_sql else 'query'}", total=None, rate=0.0
-        )
+        bar = Progress(*columns, console=console, transient=quiet, disable=not console.is_terminal)
+        task = bar.add_task(f"importing {label}", total=None, rate=0.0)
 
         def tick(rows: int) -> None:
             if not bar.live.is_started:
@@ -208,27 +263,28 @@ def import_command(
 
         try:
             report = import_source(
-                database,
-                target,
-                mapping,
-                agency=agency,
-                source_system=source_system,
-                reader_options=options,
-                query=query,
-                dry_run=dry_run,
-                snapshot=snapshot,
-                recorded_by=by,
-                batch_size=batch_size,
-                commit_rows=commit_rows,
-                progress=tick,
-                progress_total=estimated,
-            )
+                database, target, progress=tick, progress_total=estimated, **settings
+            ).as_dict()
         finally:
             bar.stop()
-    if as_json:
-        print_json(report.as_dict())
-    else:
-        _summary(report.as_dict())
+    if not quiet:
+        _summary(report)
+    return report
+
+
+def _print_totals(files: list[str], reports: list[dict[str, Any]]) -> None:
+    """The files of one command side by side, and their sum: each is its own run, with its own summary
+    above."""
+    keys = ("read", "created", "updated", "unchanged", "quarantined")
+    table = Table("file", "run", *keys, title=f"{len(files)} files")
+    totals: Counter[str] = Counter()
+    for name, report in zip(files, reports, strict=True):
+        totals.update({k: report["rows"].get(k, 0) for k in keys})
+        table.add_row(
+            Path(name).name, report["run_id"] or "dry run", *(f"{report['rows'].get(k, 0):,}" for k in keys)
+        )
+    table.add_row("[bold]all files[/bold]", "", *(f"{totals[k]:,}" for k in keys))
+    out.print(table)
 
 
 _VERDICT = {"ok": "[green]would be imported[/green]", "skipped": "skipped by the mapping's skip_when"}
