@@ -141,6 +141,41 @@ def test_upload_through_the_form_imports_and_quarantines(client: TestClient, db:
     assert entry["detail"]["mapping"] == "police-uk" and entry["detail"]["file"] == "july.csv"
 
 
+def test_upload_through_the_form_with_the_administrators_own_mapping(
+    client: TestClient, db: Database, tmp_path: Path
+) -> None:
+    from tests.ingest.test_import_cli import fixed_custody_mapping
+
+    token = admin(client, db)
+    own = fixed_custody_mapping(tmp_path).read_bytes().replace(b"agency: WYP", b"agency: NYP")
+    files = {
+        "file": ("custody-export.dat", CUSTODY.read_bytes(), "text/plain"),
+        "mapping_file": ("custody-fixed.yaml", own, "application/yaml"),
+    }
+    dry = client.post("/ui/imports", data={"csrf_token": token, "dry_run": "yes"}, files=files)
+    assert dry.status_code == 200, dry.text
+    said = html.unescape(dry.text)
+    assert "custody-export.dat through uploaded: custody-fixed-width: nothing was written" in said
+    assert "40 rows read: 36 would be created" in said  # REM is known to this mapping
+    assert "the mapping says agency NYP; on the web records are imported for your own agency, WYP" in said
+
+    sent = client.post("/ui/imports", data={"csrf_token": token}, files=files)
+    assert sent.status_code == 303
+    page = html.unescape(client.get(sent.headers["location"]).text)
+    assert "uploaded: custody-fixed-width" in page and "4 still open" in page
+
+    both = client.post("/ui/imports", data={"csrf_token": token, "mapping": "police-uk"}, files=files)
+    assert both.status_code == 400
+    assert "Select a built-in mapping or choose your own mapping&#39;s file, not both" in both.text
+    broken = {**files, "mapping_file": ("broken.yaml", b"name: x\nrecords: [oops\n", "application/yaml")}
+    bad = client.post("/ui/imports", data={"csrf_token": token}, files=broken)
+    assert bad.status_code == 400 and 'href="#mapping_file">Your mapping cannot be used:' in bad.text
+    assert "broken.yaml" in bad.text
+    with db.read() as conn:
+        imports = audit.entries(conn, actor="admin.wyp", action="import")
+    assert [e["detail"]["mapping"] for e in imports] == ["uploaded: custody-fixed-width"] * 2
+
+
 def test_a_run_page_shows_the_links_a_moved_crime_retracted(client: TestClient, db: Database) -> None:
     token = admin(client, db)
     moved = STREET_CSV.replace("-1.5491,53.8008", "-1.5501,53.7997")  # aaa111 now where bbb222 is

@@ -28,8 +28,10 @@ from openrms.access.model import Subject
 from openrms.access.policy import Policy
 from openrms.api.guard import audited, require
 from openrms.api.responses import attachment
+from openrms.api.routers.imports import agency_warnings
 from openrms.errors import BadRequest, NotFound
 from openrms.ingest import runs, service
+from openrms.ingest.mapping import Mapping as ImportMapping
 from openrms.ingest.mapping import builtin_mappings
 from openrms.ingest.rejects import Export
 from openrms.schema.types import FieldTypeError, utc
@@ -116,21 +118,24 @@ def imports_page(request: Request, scope: Scope, page: str | None = None) -> Res
     return render(request, "imports.html", _imports_context(request, subject, number))
 
 
-def _form_errors(upload: Any, mapping: str) -> dict[str, str]:
+def _form_errors(upload: Any, mapping: str, own_mapping: Any) -> dict[str, str]:
     errors: dict[str, str] = {}
     if not isinstance(upload, UploadFile) or not upload.filename:
         errors["file"] = "Select a file to import"
-    if not mapping:
-        errors["mapping"] = "Select the mapping that describes the file"
-    elif mapping not in builtin_mappings():
+    chose_own = isinstance(own_mapping, UploadFile) and bool(own_mapping.filename)
+    if not mapping and not chose_own:
+        errors["mapping"] = "Select the mapping that describes the file, or choose your own mapping's file"
+    elif mapping and chose_own:
+        errors["mapping"] = "Select a built-in mapping or choose your own mapping's file, not both"
+    elif mapping and mapping not in builtin_mappings():
         errors["mapping"] = f"Select one of the built-in mappings ({', '.join(builtin_mappings())})"
     return errors
 
 
 def _run_import(
-    request: Request, subject: Subject, upload: UploadFile, mapping: str, dry_run: bool
+    request: Request, subject: Subject, upload: UploadFile, mapping: service.MappingRef, dry_run: bool
 ) -> dict[str, Any]:
-    """Import the upload through a built-in mapping, as the imports API's upload does."""
+    """Import the upload through a built-in mapping or an uploaded one, as the imports API's upload does."""
     report = service.import_upload(
         web.database(request),
         upload.file,
@@ -141,37 +146,56 @@ def _run_import(
         recorded_by=subject.username,
         workers=0,
     )
+    report.warnings[:0] = agency_warnings(mapping, subject.agency, via="on the web")
     return report.as_dict()
+
+
+async def _uploaded_mapping(upload_: UploadFile, field: str) -> service.MappingRef:
+    """A mapping chosen as a YAML file on a form; a BadRequest (naming the file's line) if it is bad."""
+    try:
+        text = (await upload_.read()).decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise BadRequest("the mapping must be a YAML file in UTF-8") from None
+    return service.uploaded_mapping(text, Path(upload_.filename or field).name)
 
 
 @router.post("/imports")
 async def upload(request: Request, scope: Scope) -> Response:
-    """Import an uploaded file through a built-in mapping: a real run opens its page; a dry run shows
-    its reconciliation here, having written nothing."""
+    """Import an uploaded file through a built-in mapping or one of the administrator's own: a real run
+    opens its page; a dry run shows its reconciliation here, having written nothing."""
     session = web.with_purpose(request)
     await web.check_csrf(request, session)
     subject = _allowed(scope, "import")
     form = await request.form()
     upload_ = form.get("file")
+    own = form.get("mapping_file")
     mapping = str(form.get("mapping") or "").strip()
     dry_run = form.get("dry_run") == "yes"
     chosen = {"mapping": mapping, "dry_run": dry_run}
-    errors = _form_errors(upload_, mapping)
+    errors = _form_errors(upload_, mapping, own)
     if not errors:
         assert isinstance(upload_, UploadFile)
-        try:
-            report = await run_in_threadpool(_run_import, request, subject, upload_, mapping, dry_run)
-        except BadRequest as exc:
-            errors["file"] = f"The file could not be imported: {exc.detail}"
+        ref: service.MappingRef = mapping
+        if isinstance(own, UploadFile) and own.filename:
+            try:
+                ref = await _uploaded_mapping(own, "mapping_file")
+            except BadRequest as exc:
+                errors["mapping_file"] = f"Your mapping cannot be used: {exc.detail}"
+        if not errors:
+            try:
+                report = await run_in_threadpool(_run_import, request, subject, upload_, ref, dry_run)
+            except BadRequest as exc:
+                errors["file"] = f"The file could not be imported: {exc.detail}"
     if errors:
         context = _imports_context(request, subject, 1, errors=errors, chosen=chosen)
         return render(request, "imports.html", context, status_code=400)
     name = Path(getattr(upload_, "filename", "") or "upload").name
-    detail = {"file": name, "mapping": mapping, "dry_run": dry_run, "run": report["run_id"], "view": "web"}
+    shown = ref.ref if isinstance(ref, ImportMapping) else ref
+    detail = {"file": name, "mapping": shown, "dry_run": dry_run, "run": report["run_id"], "view": "web"}
     audited(request, "import", (), detail)
     if report["run_id"] and not dry_run:
         return redirect(request, f"{PREFIX}/imports/{report['run_id']}")
-    context = _imports_context(request, subject, 1, report={**report, "file": name, "mapping": mapping})
+    context = _imports_context(request, subject, 1, report={**report, "file": name, "mapping": shown})
     return render(request, "imports.html", context)
 
 
@@ -300,11 +324,7 @@ async def _corrected_mapping(form: Any) -> service.MappingRef | None:
     upload_ = form.get("mapping_file")
     if not isinstance(upload_, UploadFile) or not upload_.filename:
         return None
-    try:
-        text = (await upload_.read()).decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise BadRequest("the corrected mapping must be a YAML file in UTF-8") from None
-    return service.uploaded_mapping(text, Path(upload_.filename).name)
+    return await _uploaded_mapping(upload_, "mapping_file")
 
 
 @router.post("/imports/{run_id}/quarantine")

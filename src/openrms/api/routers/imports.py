@@ -50,13 +50,13 @@ def _mapping_ref(mapping: str | None, mapping_yaml: str | None) -> service.Mappi
     return _builtin(str(mapping))
 
 
-def _agency_warnings(ref: service.MappingRef, agency: str) -> list[str]:
-    """Over HTTP records are always the caller's agency's: say so when the mapping names another, rather
-    than import them silently as the caller's."""
+def agency_warnings(ref: service.MappingRef, agency: str, via: str = "over the API") -> list[str]:
+    """Over HTTP (and on the web) records are always the caller's agency's: say so when the mapping names
+    another, rather than import them silently as the caller's."""
     named = ref.agency if isinstance(ref, ImportMapping) else load_mapping(ref).agency
     if named and named.strip().upper() != agency:
         return [
-            f"the mapping says agency {named}; over the API records are imported for your own agency, "
+            f"the mapping says agency {named}; {via} records are imported for your own agency, "
             f"{agency}, so these are {agency}'s"
         ]
     return []
@@ -106,7 +106,7 @@ def upload(
             dialect=db.dialect,
         )
         audited(request, "import-preview", (), {"file": file.filename, "rows": len(shown.rows)})
-        return {"preview": shown.rows, "warnings": shown.warnings + _agency_warnings(ref, subject.agency)}
+        return {"preview": shown.rows, "warnings": shown.warnings + agency_warnings(ref, subject.agency)}
     report = service.import_upload(
         db,
         file.file,
@@ -119,7 +119,7 @@ def upload(
         recorded_by=recorded_by or subject.username,
         workers=0,
     )
-    report.warnings[:0] = _agency_warnings(ref, subject.agency)
+    report.warnings[:0] = agency_warnings(ref, subject.agency)
     shown = ref.ref if isinstance(ref, ImportMapping) else ref
     audited(request, "import", (), {"file": file.filename, "mapping": shown, "dry_run": dry_run})
     return report.as_dict()
@@ -149,7 +149,7 @@ def push(mapping: str, body: FeedPush, request: Request, db: Db, subject: Import
         recorded_by=body.recorded_by or subject.username,
         dry_run=body.dry_run,
     )
-    report.warnings[:0] = _agency_warnings(ref, subject.agency)
+    report.warnings[:0] = agency_warnings(ref, subject.agency)
     return report.as_dict()
 
 
