@@ -21,6 +21,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from openrms.ingest.readers._common import flatten_objects
+from openrms.ingest.service import import_source
 from openrms.store import ids
 from openrms.store.database import Database
 from tests.ingest.test_import_cli import Cli, balanced, client  # noqa: F401 (a fixture)
@@ -119,6 +120,29 @@ def test_a_field_some_rows_have_is_not_warned_of(cli: Cli, tmp_path: Path) -> No
     assert "warning" not in _said(result)
     only_second = cli.run("import", str(export), "--mapping", str(yaml), "--dry-run")
     assert "no row had" not in _said(only_second)
+
+
+def test_a_resumed_import_warns_as_the_whole_import_would(cli: Cli, db: Database, tmp_path: Path) -> None:
+    """Only the first crime, imported before the interruption, has a victim's date of birth: the resumed
+    run, which reads the rows before its checkpoint without importing them, must not warn of it, and must
+    still warn of the misspelt field."""
+    crimes = [EXPORT["crimes"][0]] + [
+        {"ref": f"CR/{n}", "type": "THEFT", "victim": {"name": {"surname": "KHAN", "forenames": "Imran"}}}
+        for n in range(2, 12)
+    ]
+    export, yaml = _files(tmp_path, MAPPING.replace("victim/name/forenames", "victim.name.forenames"))
+    export.write_text(json.dumps({"crimes": crimes}), encoding="utf-8")
+
+    def stop(rows: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        import_source(db, export, yaml, batch_size=2, commit_rows=2, workers=0, progress=stop)
+    resumed = cli.json("import", str(export), "--mapping", str(yaml), "--batch-size", "2", "--json")
+    assert resumed["resumed_after_row"] == 2 and balanced(resumed) == {"read": 11, "created": 11}
+    [warning] = resumed["warnings"]
+    assert "no row had a field 'victim.name.forenames'" in warning
+    assert "victim/dob" not in warning  # CR/1, before the checkpoint, had it
 
 
 def test_an_xml_export_with_a_wrong_path_is_warned_of(cli: Cli, tmp_path: Path) -> None:

@@ -140,9 +140,11 @@ class SourceChanged(Exception):
 
 
 class SourceBatch(list[SourceRow]):
-    """A batch of source rows, with the digest of all the source's rows up to its last, where kept."""
+    """A batch of source rows, with the digest of all the source's rows up to its last, where kept, and (the
+    first batch of a resumed run) the names of the fields the rows it skipped had."""
 
     digest: str | None = None
+    skipped_fields: tuple[str, ...] = ()
 
 
 class _Prefix:
@@ -186,17 +188,25 @@ def _batches(
     after: int,
     max_bytes: int = BATCH_BYTES,
     prefix: _Prefix | None = None,
+    note_skipped: bool = False,
 ) -> Iterator[SourceBatch]:
     """Batches of `size` rows, cut short once they hold `max_bytes` of source text: a batch in flight costs
     some 30 times its source text in memory (records, versions, index entries, statements), so rows
     carrying long narratives come in smaller batches and memory stays flat whatever the rows are like.
-    Rows up to `after` are skipped, and with a `prefix`, checked against it before the first is sent."""
+    Rows up to `after` are skipped, and with a `prefix`, checked against it before the first is sent;
+    with `note_skipped`, the first batch carries the names of the fields they had (see FieldWatch)."""
     batch, held = SourceBatch(), 0
+    skipped: dict[str, None] = {}
     for row in rows:
         if prefix is not None:
             prefix.add(row)
         if row.number <= after:
+            if note_skipped and row.fields:
+                skipped.update(dict.fromkeys(row.fields))
             continue
+        if skipped:
+            batch.skipped_fields = tuple(skipped)
+            skipped = {}
         batch.append(row)
         held += len(row.raw)
         if len(batch) >= size or held >= max_bytes:
@@ -398,8 +408,7 @@ class Importer:
             self.db.dialect,
             self.file_name,
             keep_raw=bool(self.earlier),
-            # a resumed run does not meet the rows before its checkpoint, so cannot tell
-            fields=worker.FieldWatch(self.mapping.field_lines) if self.watch_fields and after == 0 else None,
+            fields=worker.FieldWatch(self.mapping.field_lines) if self.watch_fields else None,
         )
         report = ImportReport(run_id, "running", self.tally, resumed_after=after, dry_run=self.dry_run)
         report.warnings += self.first_warnings
@@ -488,7 +497,9 @@ class Importer:
         before the writer starts any thread of its own (see `worker.mapped_in_child`), or in-process."""
 
         def batches() -> Iterator[list[SourceRow]]:
-            return _batches(self.reader.rows(), self.batch_size, after, prefix=prefix)
+            # a resumed run's watch meets the fields of the rows before its checkpoint too
+            note = self.watch_fields and after > 0
+            return _batches(self.reader.rows(), self.batch_size, after, prefix=prefix, note_skipped=note)
 
         if self.workers > 0:
             with worker.mapped_in_child(batches) as mapped:

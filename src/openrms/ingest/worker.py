@@ -300,6 +300,9 @@ def map_batch(rows: list[SourceRow], now: dt.datetime) -> MappedBatch:
     batch = MappedBatch([], {}, [], {}, rows[-1].number if rows else 0)
     batch.prefix_digest = getattr(rows, "digest", None)
     batch.source_chars = sum(len(row.raw) for row in rows) + len(rows)  # and a line end each
+    skipped = getattr(rows, "skipped_fields", ())
+    if ctx.fields is not None and skipped:  # a resumed run's rows before its checkpoint
+        ctx.fields.row(dict.fromkeys(skipped))
     try:
         for row in rows:
             batch.rows.append(map_row(ctx, preparer, row, batch, link_preparer))
