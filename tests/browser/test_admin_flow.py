@@ -121,7 +121,7 @@ def test_administrator_opens_an_import_run_and_a_quarantined_row(
     page.get_by_label("Why this row should not be imported").fill("Corrected in CMS3; due in the next export")
     page.get_by_role("button", name="Discard this row").click()
     page.wait_for_url("**done=discard**")
-    assert "Discarded 1 row." in page.locator("#worked-banner").inner_text()
+    assert "Discarded 1 row." in page.locator("#done-banner").inner_text()
     screenshot(page, "admin-07-row-discarded")
     assert axe_violations(page) == []
 
@@ -138,7 +138,7 @@ def test_administrator_opens_an_import_run_and_a_quarantined_row(
     page.get_by_role("button", name="Retry the 4 open rows").click()
     page.wait_for_url("**done=retry**")
     assert (
-        "Retried 3 rows: 0 now imported, 3 still quarantined" in page.locator("#worked-banner").inner_text()
+        "Retried 3 rows: 0 now imported, 3 still quarantined" in page.locator("#done-banner").inner_text()
     )
     screenshot(page, "admin-08-rows-retried")
     assert axe_violations(page) == []
