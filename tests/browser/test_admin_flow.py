@@ -137,9 +137,7 @@ def test_administrator_opens_an_import_run_and_a_quarantined_row(
     assert len(text.strip().splitlines()) >= 5  # the header and the four open rows (reasons may wrap)
     page.get_by_role("button", name="Retry the 4 open rows").click()
     page.wait_for_url("**done=retry**")
-    assert (
-        "Retried 3 rows: 0 now imported, 3 still quarantined" in page.locator("#done-banner").inner_text()
-    )
+    assert "Retried 3 rows: 0 now imported, 3 still quarantined" in page.locator("#done-banner").inner_text()
     screenshot(page, "admin-08-rows-retried")
     assert axe_violations(page) == []
     assert errors == [], errors

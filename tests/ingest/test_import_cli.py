@@ -779,7 +779,7 @@ def test_every_open_row_of_a_run_can_be_discarded_at_once(
     # another source system's rows: their entries are their own, not a re-import of the first's
     second = cli.json("import", str(CUSTODY), "--mapping", str(fixed), "--source", "CMS3-COPY", "--json")
     assert cli.fails("quarantine", "discard", "--reason", "bad rows").endswith(
-        "name a run (--run) or quarantine entry ids to discard"
+        "name a run (--run), quarantine entry ids or a reason's text (--matching) to discard"
     )
     done = cli.run("quarantine", "discard", "--run", first["run_id"], "--reason", "corrected in CMS3")
     assert "discarded 5 row(s)" in done.stderr

@@ -388,6 +388,9 @@ def quarantine_list(
     run: Annotated[str | None, typer.Option(help="Only this import run")] = None,
     status: Annotated[str, typer.Option(help="open, resolved, discarded or superseded")] = "open",
     limit: int = 50,
+    matching: Annotated[
+        str | None, typer.Option(help="Only rows one of whose reasons holds this text (any case)")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
     db: DbOption = None,
 ) -> None:
@@ -398,8 +401,11 @@ def quarantine_list(
         database = open_db(db)
         caller = _importer(database)
         with database.read() as conn:
-            entries = runs.list_quarantine(conn, run_id=run, status=status, limit=limit, agency=caller.agency)
-        caller.audited("quarantine-read", (), {"run": run, "status": status, "returned": len(entries)})
+            entries = runs.list_quarantine(
+                conn, run_id=run, status=status, limit=limit, agency=caller.agency, matching=matching
+            )
+        detail = {"run": run, "status": status, "returned": len(entries)}
+        caller.audited("quarantine-read", (), {**detail, "matching": matching} if matching else detail)
     if as_json:
         print_json(entries)
         return
@@ -434,6 +440,9 @@ def quarantine_export(
     run: Annotated[str | None, typer.Option(help="Only this import run")] = None,
     status: Annotated[str, typer.Option(help="open, resolved, discarded, superseded or all")] = "open",
     fmt: Annotated[str, typer.Option("--format", help="csv (for a spreadsheet) or jsonl")] = "csv",
+    matching: Annotated[
+        str | None, typer.Option(help="Only rows one of whose reasons holds this text (any case)")
+    ] = None,
     output: Annotated[Path, typer.Option("--out", help="File to write; - for standard output")] = Path("-"),
     db: DbOption = None,
 ) -> None:
@@ -447,7 +456,7 @@ def quarantine_export(
     with reported():
         database = open_db(db)
         caller = _importer(database)
-        export = Export(fmt, run, status, caller.agency)
+        export = Export(fmt, run, status, caller.agency, matching)
         count = export.count(database)
         caller.audited("quarantine-read", (), {**export.audit_detail(count), "out": str(output)})
         write_text(output, export.pieces(database), newline="")
@@ -458,6 +467,9 @@ def quarantine_export(
 def quarantine_retry(
     entry_ids: Annotated[list[str] | None, typer.Argument(help="Entries (default: all of --run)")] = None,
     run: Annotated[str | None, typer.Option(help="Retry every open row of this run")] = None,
+    matching: Annotated[
+        str | None, typer.Option(help="Only rows one of whose reasons holds this text (any case)")
+    ] = None,
     mapping: Annotated[str | None, typer.Option(help="A corrected mapping (default: the run's)")] = None,
     by: str = "import",
     db: DbOption = None,
@@ -475,6 +487,7 @@ def quarantine_retry(
             mapping_ref=mapping,
             recorded_by=by,
             agency=agency,
+            matching=matching,
         )
     print_json(summary)
     if summary["unparsed"]:
@@ -490,6 +503,9 @@ def quarantine_discard(
     reason: Annotated[str, typer.Option(help="Why (kept with the row)")],
     entry_ids: Annotated[list[str] | None, typer.Argument(help="Entries (default: all of --run)")] = None,
     run: Annotated[str | None, typer.Option(help="Discard every open row of this run")] = None,
+    matching: Annotated[
+        str | None, typer.Option(help="Only rows one of whose reasons holds this text (any case)")
+    ] = None,
     by: str = "import",
     db: DbOption = None,
 ) -> None:
@@ -499,5 +515,7 @@ def quarantine_discard(
     with reported():
         database = open_db(db)
         agency = _importer(database).agency
-        count = discard(database, entry_ids or None, run_id=run, by=by, reason=reason, agency=agency)
+        count = discard(
+            database, entry_ids or None, run_id=run, by=by, reason=reason, agency=agency, matching=matching
+        )
     console.print(f"discarded {count} row(s)")

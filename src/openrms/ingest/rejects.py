@@ -46,6 +46,7 @@ class Export:
     run_id: str | None = None
     status: str = "open"
     agency: str | None = None
+    matching: str | None = None  # only rows one of whose reasons holds this text (see runs.reason_matches)
 
     def __post_init__(self) -> None:
         if self.fmt not in FORMATS:
@@ -59,6 +60,7 @@ class Export:
             "run_id": self.run_id,
             "status": None if self.status == "all" else self.status,
             "agency": self.agency,
+            "matching": self.matching,
         }
 
     def count(self, db: Database) -> int:
@@ -69,7 +71,8 @@ class Export:
             return runs.count_entries(conn, **self._filters)
 
     def audit_detail(self, count: int) -> dict[str, Any]:
-        return {"run": self.run_id, "status": self.status, "export": self.fmt, "returned": count}
+        detail = {"run": self.run_id, "status": self.status, "export": self.fmt, "returned": count}
+        return {**detail, "matching": self.matching} if self.matching is not None else detail
 
     @property
     def media_type(self) -> str:

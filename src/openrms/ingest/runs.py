@@ -16,7 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, tuple_, update
+import orjson
+from sqlalchemy import Connection, Text, and_, cast, func, insert, or_, select, tuple_, update
 
 from openrms.errors import BadRequest, NotFound
 from openrms.store.tables import import_run, quarantine
@@ -298,9 +299,22 @@ def list_quarantine(
     limit: int = 100,
     after: str | None = None,
     agency: str | None = None,
+    matching: str | None = None,
 ) -> list[dict[str, Any]]:
-    query = _quarantine_query(select(quarantine), conn, run_id, status, agency, after).limit(limit)
+    query = _quarantine_query(select(quarantine), conn, run_id, status, agency, after, matching).limit(limit)
     return [_entry_view(r, full=False) for r in conn.execute(query)]
+
+
+def reason_matches(text: str) -> Any:
+    """Entries one of whose reasons holds `text`, in any case: "not in translation table 'disposals'"
+    picks every row an unknown disposal code stopped. The reasons are matched as the JSON text both back
+    ends keep (orjson's and JSONB's agree: quotes and backslashes escaped, other characters as they are),
+    so `text` is escaped the same way, and for LIKE."""
+    if not text.strip():
+        raise BadRequest("matching: give the text to look for in the reasons")
+    escaped = orjson.dumps(text).decode()[1:-1]
+    pattern = escaped.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return cast(quarantine.c.reasons, Text).ilike(f"%{pattern}%", escape="\\")
 
 
 def _quarantine_query(
@@ -310,11 +324,14 @@ def _quarantine_query(
     status: str | None,
     agency: str | None,
     after: str | None = None,
+    matching: str | None = None,
 ) -> Any:
-    """`columns` (a select reading quarantine) narrowed to a run, a status (None: any) and an agency, in
-    the order a person fixing the rows reads them: the newest run first, then each run's rows in source
-    order."""
+    """`columns` (a select reading quarantine) narrowed to a run, a status (None: any), an agency and a
+    reason's text, in the order a person fixing the rows reads them: the newest run first, then each run's
+    rows in source order."""
     conditions = []
+    if matching is not None:
+        conditions.append(reason_matches(matching))
     if run_id:
         conditions.append(quarantine.c.run_id == run_id)
     if status:
@@ -329,21 +346,31 @@ def _quarantine_query(
 
 
 def iter_entries(
-    conn: Connection, *, run_id: str | None = None, status: str | None = "open", agency: str | None = None
+    conn: Connection,
+    *,
+    run_id: str | None = None,
+    status: str | None = "open",
+    agency: str | None = None,
+    matching: str | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Every matching entry whole (raw row and fields), in list_quarantine's order, from a server-side
     cursor: an export of a run's hundred thousand bad rows streams in constant memory."""
-    query = _quarantine_query(select(quarantine), conn, run_id, status, agency)
+    query = _quarantine_query(select(quarantine), conn, run_id, status, agency, None, matching)
     for row in conn.execution_options(yield_per=EXPORT_BATCH).execute(query):
         yield _entry_view(row, full=True)
 
 
 def field_names(
-    conn: Connection, *, run_id: str | None = None, status: str | None = "open", agency: str | None = None
+    conn: Connection,
+    *,
+    run_id: str | None = None,
+    status: str | None = "open",
+    agency: str | None = None,
+    matching: str | None = None,
 ) -> list[str]:
     """The names of the fields the matching entries have, in the order the source gave them (the first
     entry's order, then names only later entries have, as met)."""
-    query = _quarantine_query(select(quarantine.c.fields), conn, run_id, status, agency)
+    query = _quarantine_query(select(quarantine.c.fields), conn, run_id, status, agency, None, matching)
     names: dict[str, None] = {}
     for (fields,) in conn.execution_options(yield_per=EXPORT_BATCH).execute(query):
         names.update(dict.fromkeys(fields or ()))
@@ -351,9 +378,15 @@ def field_names(
 
 
 def count_entries(
-    conn: Connection, *, run_id: str | None = None, status: str | None = "open", agency: str | None = None
+    conn: Connection,
+    *,
+    run_id: str | None = None,
+    status: str | None = "open",
+    agency: str | None = None,
+    matching: str | None = None,
 ) -> int:
-    query = _quarantine_query(select(func.count()).select_from(quarantine), conn, run_id, status, agency)
+    counted = select(func.count()).select_from(quarantine)
+    query = _quarantine_query(counted, conn, run_id, status, agency, None, matching)
     return conn.execute(query.order_by(None)).scalar_one()
 
 
@@ -415,8 +448,10 @@ def open_entries(
     run_id: str | None = None,
     entry_ids: list[str] | None = None,
     agency: str | None = None,
+    matching: str | None = None,
 ) -> list[Any]:
-    """Open quarantine rows to retry or discard, with their run's mapping and target."""
+    """Open quarantine rows to retry or discard, with their run's mapping and target: those of a run, those
+    named, those a reason's text picks (see `reason_matches`), or those all the given choices agree on."""
     query = (
         select(
             quarantine,
@@ -433,6 +468,8 @@ def open_entries(
         query = query.where(quarantine.c.run_id == run_id)
     if entry_ids:
         query = query.where(quarantine.c.id.in_(entry_ids))
+    if matching is not None:
+        query = query.where(reason_matches(matching))
     query = _of_agency(query, agency)
     return list(conn.execute(query.order_by(quarantine.c.run_id, quarantine.c.row_number)))
 

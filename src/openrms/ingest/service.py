@@ -239,17 +239,20 @@ def retry_quarantine(
     mapping_ref: MappingRef | None = None,
     recorded_by: str = "import",
     agency: str | None = None,
+    matching: str | None = None,
 ) -> dict[str, Any]:
     """Re-map open quarantined rows (after fixing the mapping or a code table). Each entry is resolved, or
     keeps its row with fresh reasons. Rows keep their numbers and file, so keys built from `$row`, `$file`
     or `$line` come out as they would have. Rows that could not be parsed need the source fixed and
     re-imported. With `agency`, only that agency's runs are touched (see `runs.open_entries`)."""
-    if not run_id and not entry_ids:
-        raise BadRequest("name a run (--run) or quarantine entry ids to retry")
+    if not run_id and not entry_ids and matching is None:
+        raise BadRequest("name a run (--run), quarantine entry ids or a reason's text (--matching) to retry")
     with db.read() as conn:
         if run_id:
             runs.check_run(conn, run_id, agency=agency)
-        entries = runs.open_entries(conn, run_id=run_id, entry_ids=entry_ids, agency=agency)
+        entries = runs.open_entries(
+            conn, run_id=run_id, entry_ids=entry_ids, agency=agency, matching=matching
+        )
     summary: dict[str, Any] = {"retried": 0, "resolved": 0, "still_open": 0, "unparsed": 0, "runs": []}
     by_run: dict[str, list[Any]] = {}
     for entry in entries:
@@ -308,17 +311,22 @@ def discard(
     by: str,
     reason: str,
     agency: str | None = None,
+    matching: str | None = None,
 ) -> int:
-    """Close open rows that should not be imported: the entries named, or every open row of `run_id` (of
-    those named, with both), of `agency`'s runs if given. They stay on record with who discarded them and
-    why."""
-    if not run_id and not entry_ids:
-        raise BadRequest("name a run (--run) or quarantine entry ids to discard")
+    """Close open rows that should not be imported: the entries named, every open row of `run_id`, or every
+    open row one of whose reasons holds `matching` (those all the given choices agree on), of `agency`'s
+    runs if given. They stay on record with who discarded them and why."""
+    if not run_id and not entry_ids and matching is None:
+        raise BadRequest(
+            "name a run (--run), quarantine entry ids or a reason's text (--matching) to discard"
+        )
     if not reason or len(reason) < 3:
         raise BadRequest("say why the rows are discarded (--reason)")
     with db.write() as conn:
         if run_id:
             runs.check_run(conn, run_id, agency=agency)
-        chosen = runs.open_entries(conn, run_id=run_id, entry_ids=entry_ids or None, agency=agency)
+        chosen = runs.open_entries(
+            conn, run_id=run_id, entry_ids=entry_ids or None, agency=agency, matching=matching
+        )
         closed = [e.id for e in chosen]
         return runs.close_entries(conn, closed, "discarded", by, reason, dt.datetime.now(dt.UTC))

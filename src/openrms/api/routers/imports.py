@@ -172,6 +172,10 @@ def _quarantine_reader(subject: Importer) -> Subject:
 
 
 QuarantineReader = Annotated[Subject, Depends(_quarantine_reader)]
+Matching = Annotated[
+    str | None,
+    Query(max_length=500, description="Only rows one of whose reasons holds this text, in any case"),
+]
 
 
 @router.get("/quarantine", summary="Your agency's quarantined rows")
@@ -183,13 +187,22 @@ def list_quarantine(
     status: str = "open",
     limit: int = 100,
     after: str | None = None,
+    matching: Matching = None,
 ) -> dict[str, Any]:
     limit = min(max(limit, 1), 500)
     with db.read() as conn:
         items = runs.list_quarantine(
-            conn, run_id=run_id, status=status, limit=limit, after=after, agency=subject.agency
+            conn,
+            run_id=run_id,
+            status=status,
+            limit=limit,
+            after=after,
+            agency=subject.agency,
+            matching=matching,
         )
-    detail = {"run": run_id, "status": status, "returned": len(items)}
+    detail: dict[str, Any] = {"run": run_id, "status": status, "returned": len(items)}
+    if matching is not None:
+        detail["matching"] = matching
     audited(request, "quarantine-read", (), detail)
     return {"items": items, "next_after": items[-1]["id"] if len(items) == limit else None}
 
@@ -207,11 +220,12 @@ def export_quarantine(
     run_id: str | None = None,
     status: Annotated[str, Query(description="open, resolved, discarded, superseded or all")] = "open",
     fmt: Annotated[Literal["csv", "jsonl"], Query(alias="format")] = "csv",
+    matching: Matching = None,
 ) -> StreamingResponse:
     """CSV: one line a row (entry, run, row, location, status, reasons, raw, then the source's fields in
     its order), cells a spreadsheet would run as formulas starting with an apostrophe. JSON Lines: each
     entry as `GET /quarantine/{id}` gives it. An unknown run is 404 before anything is sent."""
-    export = Export(fmt, run_id, status, subject.agency)
+    export = Export(fmt, run_id, status, subject.agency, matching)
     count = export.count(db)
     audited(request, "quarantine-read", (), export.audit_detail(count))
     return attachment(export.pieces(db), export.media_type, export.file_name)
@@ -231,6 +245,9 @@ class Retry(BaseModel):
     entry_ids: list[str] | None = None
     mapping: str | None = Field(None, description="A built-in mapping to use instead of the run's")
     mapping_yaml: str | None = Field(None, description="Or the corrected mapping's YAML text")
+    matching: str | None = Field(
+        None, max_length=500, description="Only rows one of whose reasons holds this text, in any case"
+    )
     recorded_by: str | None = Field(None, description="Recorded as who wrote the records (default: you)")
 
 
@@ -245,8 +262,11 @@ def retry(body: Retry, request: Request, db: Db, subject: Importer) -> dict[str,
         else None,
         recorded_by=body.recorded_by or subject.username,
         agency=subject.agency,
+        matching=body.matching,
     )
     detail = {"run": body.run_id, "entries": len(body.entry_ids or []), "retried": summary["retried"]}
+    if body.matching is not None:
+        detail["matching"] = body.matching
     audited(request, "quarantine-retry", (), detail)
     return summary
 
@@ -255,6 +275,9 @@ class Discard(BaseModel):
     model_config = ConfigDict(extra="forbid")
     entry_ids: list[str] | None = Field(None, description="Entries to discard (default: all of run_id)")
     run_id: str | None = Field(None, description="Discard every open row of this run")
+    matching: str | None = Field(
+        None, max_length=500, description="Only rows one of whose reasons holds this text, in any case"
+    )
     reason: str = Field(min_length=3)
     by: str | None = Field(None, description="Who discarded them (default: you)")
 
@@ -268,6 +291,10 @@ def discard(body: Discard, request: Request, db: Db, subject: Importer) -> dict[
         by=body.by or subject.username,
         reason=body.reason,
         agency=subject.agency,
+        matching=body.matching,
     )
-    audited(request, "quarantine-discard", (), {"run": body.run_id, "discarded": discarded})
+    detail = {"run": body.run_id, "discarded": discarded}
+    if body.matching is not None:
+        detail["matching"] = body.matching
+    audited(request, "quarantine-discard", (), detail)
     return {"discarded": discarded}
