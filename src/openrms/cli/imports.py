@@ -29,6 +29,10 @@ from openrms.cli.reader import Reader, reader
 from openrms.errors import Forbidden
 from openrms.store import migrate
 
+# Quarantine commands choose rows by a reason's text as well (see runs.reason_matches)
+MatchingOption = Annotated[
+    str | None, typer.Option(help="Only rows one of whose reasons holds this text (any case)")
+]
 quarantine_app = typer.Typer(
     help="Rows an import could not take: list, show, export, retry, discard.", no_args_is_help=True
 )
@@ -388,9 +392,7 @@ def quarantine_list(
     run: Annotated[str | None, typer.Option(help="Only this import run")] = None,
     status: Annotated[str, typer.Option(help="open, resolved, discarded or superseded")] = "open",
     limit: int = 50,
-    matching: Annotated[
-        str | None, typer.Option(help="Only rows one of whose reasons holds this text (any case)")
-    ] = None,
+    matching: MatchingOption = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
     db: DbOption = None,
 ) -> None:
@@ -440,9 +442,7 @@ def quarantine_export(
     run: Annotated[str | None, typer.Option(help="Only this import run")] = None,
     status: Annotated[str, typer.Option(help="open, resolved, discarded, superseded or all")] = "open",
     fmt: Annotated[str, typer.Option("--format", help="csv (for a spreadsheet) or jsonl")] = "csv",
-    matching: Annotated[
-        str | None, typer.Option(help="Only rows one of whose reasons holds this text (any case)")
-    ] = None,
+    matching: MatchingOption = None,
     output: Annotated[Path, typer.Option("--out", help="File to write; - for standard output")] = Path("-"),
     db: DbOption = None,
 ) -> None:
@@ -467,9 +467,7 @@ def quarantine_export(
 def quarantine_retry(
     entry_ids: Annotated[list[str] | None, typer.Argument(help="Entries (default: all of --run)")] = None,
     run: Annotated[str | None, typer.Option(help="Retry every open row of this run")] = None,
-    matching: Annotated[
-        str | None, typer.Option(help="Only rows one of whose reasons holds this text (any case)")
-    ] = None,
+    matching: MatchingOption = None,
     mapping: Annotated[str | None, typer.Option(help="A corrected mapping (default: the run's)")] = None,
     by: str = "import",
     db: DbOption = None,
@@ -503,9 +501,7 @@ def quarantine_discard(
     reason: Annotated[str, typer.Option(help="Why (kept with the row)")],
     entry_ids: Annotated[list[str] | None, typer.Argument(help="Entries (default: all of --run)")] = None,
     run: Annotated[str | None, typer.Option(help="Discard every open row of this run")] = None,
-    matching: Annotated[
-        str | None, typer.Option(help="Only rows one of whose reasons holds this text (any case)")
-    ] = None,
+    matching: MatchingOption = None,
     by: str = "import",
     db: DbOption = None,
 ) -> None:
