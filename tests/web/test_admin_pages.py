@@ -343,6 +343,29 @@ def test_an_administrator_retries_the_open_rows_with_a_corrected_mapping(
     assert [r["detail"]["retried"] for r in retries] == [4, 3]
 
 
+def test_an_administrator_works_one_kind_of_fault_at_a_time(client: TestClient, db: Database) -> None:
+    run_id = import_custody(db)
+    token = admin(client, db)
+    page = client.get(f"/ui/imports/{run_id}", params={"matching": "NOT A REAL DATE"})
+    assert page.status_code == 200 and list(_rows_of(page.text)) == ["14"]
+    text = html.unescape(page.text)
+    assert "Retry or discard the 1 open row whose reason contains “NOT A REAL DATE”" in text
+    link = f"/ui/imports/{run_id}/quarantine.csv?status=open&amp;matching=NOT+A+REAL+DATE"
+    assert link in page.text
+    assert client.get(html.unescape(link)).text.count(",open,") == 1
+    assert 'name="matching" value="NOT A REAL DATE"' in page.text  # the forms work the rows shown
+
+    form = {"csrf_token": token, "action": "discard", "matching": "not a real date", "reason": "keyed wrong"}
+    done = client.post(f"/ui/imports/{run_id}/quarantine", data=form, follow_redirects=False)
+    assert done.headers["location"].endswith("done=discard&count=1&matching=not+a+real+date")
+    after = html.unescape(client.get(done.headers["location"]).text)
+    assert "Discarded 1 row." in after and "No open rows whose reason contains “not a real date”" in after
+    assert "4 still open" in after
+    none = client.get(f"/ui/imports/{run_id}", params={"matching": "<script>x</script>"})
+    assert none.status_code == 200 and "<script>x</script>" not in none.text  # shown as text only
+    assert client.get(f"/ui/imports/{run_id}", params={"matching": "x" * 501}).status_code == 400
+
+
 def test_quarantine_forms_are_refused_without_the_token_role_or_agency(
     client: TestClient, db: Database
 ) -> None:

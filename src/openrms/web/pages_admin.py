@@ -49,6 +49,7 @@ RUNS_FETCHED = 1000  # the newest of the agency's runs the list pages through
 ROWS_PER_PAGE = 50
 ENTRIES_PER_PAGE = 50
 MAX_REASON = 2000  # as the API's reasons
+MAX_MATCHING = 500  # as the API's `matching`
 STATUSES = (*runs.STATUSES, "all")
 _ID = re.compile(r"^[0-9a-f]{1,64}$")
 _FIELD = re.compile(r"^[A-Za-z_][\w.\[\]-]*$")
@@ -208,8 +209,10 @@ def _reason_parts(reason: str) -> dict[str, str]:
 
 
 def _rows_page(
-    request: Request, agency: str, run_id: str, status: str, after: str | None
-) -> list[dict[str, Any]]:
+    request: Request, agency: str, run_id: str, status: str, after: str | None, matching: str | None
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of the run's rows of `status` (and whose reasons hold `matching`), and how many open rows
+    the retry and discard forms would work."""
     with web.database(request).read() as conn:
         rows = runs.list_quarantine(
             conn,
@@ -218,42 +221,72 @@ def _rows_page(
             limit=ROWS_PER_PAGE + 1,
             after=after,
             agency=agency,
+            matching=matching,
         )
+        open_rows = runs.count_entries(conn, run_id=run_id, agency=agency, matching=matching)
     for row in rows:
         row["problems"] = [_reason_parts(r) for r in row["reasons"]]
-    return rows
+    return rows, open_rows
+
+
+def _matching(value: str | None) -> str | None:
+    """The reason's text a page or form narrows the rows to (None: every row)."""
+    text = (value or "").strip()
+    if len(text) > MAX_MATCHING:
+        raise BadRequest(f"the text to look for in the reasons must be {MAX_MATCHING} characters or fewer")
+    return text or None
 
 
 @router.get("/imports/{run_id}")
 def run_page(
-    request: Request, run_id: str, scope: Scope, status: str = "open", after: str | None = None
+    request: Request,
+    run_id: str,
+    scope: Scope,
+    status: str = "open",
+    after: str | None = None,
+    matching: str | None = None,
 ) -> Response:
-    """One run's reconciliation and its quarantined rows, a page at a time (in the library's order)."""
+    """One run's reconciliation and its quarantined rows, a page at a time (in the library's order),
+    those whose reasons hold `matching` if given."""
     subject = _allowed(scope, "import")
-    return render(request, "import_run.html", _run_context(request, subject, run_id, status, after))
+    context = _run_context(request, subject, run_id, status, after, _matching(matching))
+    return render(request, "import_run.html", context)
 
 
 def _run_context(
-    request: Request, subject: Subject, run_id: str, status: str, after: str | None, **extra: Any
+    request: Request,
+    subject: Subject,
+    run_id: str,
+    status: str,
+    after: str | None,
+    matching: str | None = None,
+    **extra: Any,
 ) -> dict[str, Any]:
     if status not in STATUSES:
         raise BadRequest(f"status must be one of {', '.join(STATUSES)}, not {status[:40]!r}")
     if after is not None and not _ID.match(after):
         raise BadRequest("after must be the id of a quarantined row (letters a-f and digits)")
     run = _own_run(request, subject, run_id)
-    rows = _rows_page(request, subject.agency, run_id, status, after)
+    rows, open_rows = _rows_page(request, subject.agency, run_id, status, after, matching)
     more = len(rows) > ROWS_PER_PAGE
     rows = rows[:ROWS_PER_PAGE]
-    audited(request, "quarantine-read", (), {"run": run_id, "status": status, "returned": len(rows)})
+    detail: dict[str, Any] = {"run": run_id, "status": status, "returned": len(rows)}
+    if matching is not None:
+        detail["matching"] = matching
+    audited(request, "quarantine-read", (), detail)
     base = f"{PREFIX}/imports/{run_id}"
+    chosen = {"status": status, **({"matching": matching} if matching else {})}
     return {
         "nav": "imports",
         "run": run,
         "rows": rows,
         "status": status,
+        "matching": matching or "",
+        "open_rows": open_rows,
+        "chosen_query": urlencode(chosen),
         "statuses": STATUSES,
-        "first_page": f"{base}?{urlencode({'status': status})}" if after else None,
-        "next_page": f"{base}?{urlencode({'status': status, 'after': rows[-1]['id']})}" if more else None,
+        "first_page": f"{base}?{urlencode(chosen)}" if after else None,
+        "next_page": f"{base}?{urlencode({**chosen, 'after': rows[-1]['id']})}" if more else None,
         "banner": _worked_banner(request),
         "errors": {},
         "reason": "",
@@ -344,6 +377,7 @@ async def work_quarantine(request: Request, run_id: str, scope: Scope) -> Respon
     database = web.database(request)
     errors: dict[str, str] = {}
     reason = _text_field(form, "reason")
+    matching = None if entry else _matching(_text_field(form, "matching"))
     if action == "discard":
         if len(reason) < 3:
             errors["reason"] = "Say why these rows should not be imported"
@@ -360,6 +394,7 @@ async def work_quarantine(request: Request, run_id: str, scope: Scope) -> Respon
                 by=subject.username,
                 reason=reason,
                 agency=subject.agency,
+                matching=matching,
             )
             audited(request, "quarantine-discard", (), {"run": run_id, "discarded": count, "view": "web"})
             done: dict[str, Any] = {"done": "discard", "count": count}
@@ -374,6 +409,7 @@ async def work_quarantine(request: Request, run_id: str, scope: Scope) -> Respon
                 mapping_ref=mapping,
                 recorded_by=subject.username,
                 agency=subject.agency,
+                matching=matching,
             )
         except BadRequest as exc:
             errors["mapping_file"] = f"The rows could not be retried: {exc.detail}"
@@ -392,17 +428,20 @@ async def work_quarantine(request: Request, run_id: str, scope: Scope) -> Respon
         if entry:
             context = _row_context(request, subject, run_id, entry, errors=errors, reason=reason)
             return render(request, "imports_row.html", context, status_code=400)
-        context = _run_context(request, subject, run_id, "open", None, errors=errors, reason=reason)
+        context = _run_context(request, subject, run_id, "open", None, matching, errors=errors, reason=reason)
         return render(request, "import_run.html", context, status_code=400)
     path = f"{PREFIX}/imports/{run_id}" + (f"/rows/{entry}" if entry else "")
-    return redirect(request, f"{path}?{urlencode(done)}")
+    return redirect(request, f"{path}?{urlencode({**done, **({'matching': matching} if matching else {})})}")
 
 
 @router.get("/imports/{run_id}/quarantine.csv")
-def quarantine_csv(request: Request, run_id: str, scope: Scope, status: str = "open") -> Response:
-    """The run's quarantined rows (of the status shown) as CSV, for whoever corrects them at the source."""
+def quarantine_csv(
+    request: Request, run_id: str, scope: Scope, status: str = "open", matching: str | None = None
+) -> Response:
+    """The run's quarantined rows (of the status and reason shown) as CSV, for whoever corrects them at
+    the source."""
     subject = _allowed(scope, "import")
-    export = Export("csv", run_id, status, subject.agency)
+    export = Export("csv", run_id, status, subject.agency, _matching(matching))
     count = export.count(web.database(request))
     audited(request, "quarantine-read", (), export.audit_detail(count))
     return attachment(export.pieces(web.database(request)), export.media_type, export.file_name)
