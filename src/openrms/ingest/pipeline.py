@@ -197,6 +197,14 @@ def _batches(
     with `note_skipped`, the first batch carries the names of the fields they had (see FieldWatch)."""
     batch, held = SourceBatch(), 0
     skipped: dict[str, None] = {}
+
+    def sealed(batch: SourceBatch) -> SourceBatch:
+        nonlocal skipped
+        batch.digest = prefix.digest() if prefix is not None else None
+        if skipped:  # only the first batch has any
+            batch.skipped_fields, skipped = tuple(skipped), {}
+        return batch
+
     for row in rows:
         if prefix is not None:
             prefix.add(row)
@@ -204,20 +212,15 @@ def _batches(
             if note_skipped and row.fields:
                 skipped.update(dict.fromkeys(row.fields))
             continue
-        if skipped:
-            batch.skipped_fields = tuple(skipped)
-            skipped = {}
         batch.append(row)
         held += len(row.raw)
         if len(batch) >= size or held >= max_bytes:
-            batch.digest = prefix.digest() if prefix is not None else None
-            yield batch
+            yield sealed(batch)
             batch, held = SourceBatch(), 0
     if prefix is not None:
         prefix.check()
     if batch:
-        batch.digest = prefix.digest() if prefix is not None else None
-        yield batch
+        yield sealed(batch)
 
 
 def _mapped_here(batches: Iterator[list[SourceRow]]) -> Iterator[tuple[worker.MappedBatch, dt.datetime]]:
@@ -563,9 +566,8 @@ class Importer:
         self._rows_done += rows
         if self.progress_total is None or not (self.source_size and self._chars_done):
             return
-        if (
-            self.tally.rows["read"] > self._rows_done
-        ):  # resumed: the rows before the checkpoint were not timed
+        # a resumed run: the rows before its checkpoint were not timed
+        if self.tally.rows["read"] > self._rows_done:
             return
         estimate = round(self._rows_done * self.source_size / self._chars_done)
         self.progress_total(max(estimate, self._rows_done))
