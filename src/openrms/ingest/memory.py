@@ -7,8 +7,8 @@ import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from openrms.ingest.readers._common import flatten_objects
-from openrms.ingest.rows import SourceRow
+from openrms.ingest.readers._common import object_row
+from openrms.ingest.rows import RAW_LIMIT, SourceRow
 
 
 class MemoryReader:
@@ -25,15 +25,9 @@ class MemoryReader:
             if isinstance(row, SourceRow):
                 yield row
             elif isinstance(row, Mapping):
-                raw = json.dumps(row, default=str)[:65536]
-                try:  # nested objects by their paths, as in a JSON file, so one mapping serves both
-                    fields = flatten_objects(dict(row))
-                except RecursionError:
-                    yield SourceRow.failed(
-                        number, f"{self._label} {number}", raw, "objects nested too deeply"
-                    )
-                    continue
-                yield SourceRow(number, f"{self._label} {number}", raw, fields)
+                # nested objects by their paths, as in a JSON file, so one mapping serves both
+                raw = json.dumps(row, default=str)[:RAW_LIMIT]
+                yield object_row(number, f"{self._label} {number}", raw, dict(row))
             else:
                 yield SourceRow.failed(
                     number,

@@ -143,6 +143,14 @@ def flatten_objects(record: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
+def object_row(number: int, where: str, raw: str, value: dict[str, Any]) -> SourceRow:
+    """A JSON object (from a file, or pushed by a feed) as a row, its nested objects read by their paths."""
+    try:
+        return SourceRow(number, where, raw, flatten_objects(value))
+    except RecursionError:
+        return failed(number, where, raw, "objects nested too deeply to read")
+
+
 def opt_bool(path: object, name: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise SourceError(f"{path}: option {name!r} must be true or false, not {value!r}")

@@ -25,7 +25,7 @@ from typing import Any, BinaryIO
 import ijson
 from ijson.common import ObjectBuilder
 
-from openrms.ingest.readers._common import failed, flatten_objects, open_binary, source_file, to_json
+from openrms.ingest.readers._common import failed, object_row, open_binary, source_file, to_json
 from openrms.ingest.rows import SourceError, SourceRow
 
 MAX_LINE_BYTES = 16 << 20
@@ -98,14 +98,7 @@ class JsonLinesReader:
             return failed(number, where, text, f"invalid JSON: {exc}")
         if not isinstance(value, dict):
             return failed(number, where, text, f"expected a JSON object, found {_kind(value)}")
-        return _record(number, where, text, value)
-
-
-def _record(number: int, where: str, raw: str, value: dict[str, Any]) -> SourceRow:
-    try:
-        return SourceRow(number, where, raw, flatten_objects(value))
-    except RecursionError:
-        return failed(number, where, raw, "objects nested too deeply to read")
+        return object_row(number, where, text, value)
 
 
 def _kind(value: Any) -> str:
@@ -209,4 +202,4 @@ class JsonReader:
         raw = to_json(value)
         if kind != "start_map":
             return failed(number, self._where(number), raw, "expected a JSON object, found an array")
-        return _record(number, self._where(number), raw, value)
+        return object_row(number, self._where(number), raw, value)
