@@ -55,20 +55,16 @@ class Export:
             raise BadRequest(f"status must be one of {', '.join(runs.STATUSES)} or all, not {self.status!r}")
 
     @property
-    def _filters(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
-            "status": None if self.status == "all" else self.status,
-            "agency": self.agency,
-            "matching": self.matching,
-        }
+    def chosen(self) -> runs.Chosen:
+        status = None if self.status == "all" else self.status
+        return runs.Chosen(self.run_id, status, self.agency, self.matching)
 
     def count(self, db: Database) -> int:
         """How many entries the export holds; NotFound for a run that is not there (or not the agency's)."""
         with db.read() as conn:
             if self.run_id:
                 runs.check_run(conn, self.run_id, agency=self.agency)
-            return runs.count_entries(conn, **self._filters)
+            return runs.count_entries(conn, self.chosen)
 
     def audit_detail(self, count: int) -> dict[str, Any]:
         detail = {"run": self.run_id, "status": self.status, "export": self.fmt, "returned": count}
@@ -86,11 +82,11 @@ class Export:
         """The export in pieces of about 64 KB, the CSV's header first (even with no entries), read in
         one transaction that lasts as long as the pieces are being taken."""
         with db.read() as conn:
-            entries = runs.iter_entries(conn, **self._filters)
+            entries = runs.iter_entries(conn, self.chosen)
             if self.fmt == "jsonl":
                 yield from _pieces(orjson.dumps(entry).decode() + "\n" for entry in entries)
             else:
-                yield from _pieces(csv_lines(entries, runs.field_names(conn, **self._filters)))
+                yield from _pieces(csv_lines(entries, runs.field_names(conn, self.chosen)))
 
 
 def spreadsheet_safe(value: str) -> str:

@@ -301,7 +301,7 @@ def list_quarantine(
     agency: str | None = None,
     matching: str | None = None,
 ) -> list[dict[str, Any]]:
-    query = _quarantine_query(select(quarantine), conn, run_id, status, agency, after, matching).limit(limit)
+    query = Chosen(run_id, status, agency, matching).query(select(quarantine), conn, after).limit(limit)
     return [_entry_view(r, full=False) for r in conn.execute(query)]
 
 
@@ -317,76 +317,61 @@ def reason_matches(text: str) -> Any:
     return cast(quarantine.c.reasons, Text).ilike(f"%{pattern}%", escape="\\")
 
 
-def _quarantine_query(
-    columns: Any,
-    conn: Connection,
-    run_id: str | None,
-    status: str | None,
-    agency: str | None,
-    after: str | None = None,
-    matching: str | None = None,
-) -> Any:
-    """`columns` (a select reading quarantine) narrowed to a run, a status (None: any), an agency and a
-    reason's text, in the order a person fixing the rows reads them: the newest run first, then each run's
-    rows in source order."""
-    conditions = []
-    if matching is not None:
-        conditions.append(reason_matches(matching))
-    if run_id:
-        conditions.append(quarantine.c.run_id == run_id)
-    if status:
-        if status not in STATUSES:
-            raise BadRequest(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
-        conditions.append(quarantine.c.status == status)
-    if after:
-        conditions.append(_after_entry(conn, after, agency))
-    order = (import_run.c.started_at.desc(), quarantine.c.run_id, quarantine.c.row_number, quarantine.c.id)
-    query = columns.join(import_run, import_run.c.id == quarantine.c.run_id).where(*conditions)
-    return _of_agency(query, agency).order_by(*order)
+@dataclass(frozen=True)
+class Chosen:
+    """Which quarantine entries: of a run, of a status (None: any), of an agency's runs (None: every
+    agency's, for the command line's operators), one of whose reasons holds a text (see reason_matches)."""
+
+    run_id: str | None = None
+    status: str | None = "open"
+    agency: str | None = None
+    matching: str | None = None
+
+    def query(self, columns: Any, conn: Connection, after: str | None = None) -> Any:
+        """`columns` (a select reading quarantine) narrowed to these entries (those after the entry
+        `after`, for a page), in the order a person fixing the rows reads them: the newest run first, then
+        each run's rows in source order."""
+        conditions = []
+        if self.matching is not None:
+            conditions.append(reason_matches(self.matching))
+        if self.run_id:
+            conditions.append(quarantine.c.run_id == self.run_id)
+        if self.status:
+            if self.status not in STATUSES:
+                raise BadRequest(f"status must be one of {', '.join(STATUSES)}, not {self.status!r}")
+            conditions.append(quarantine.c.status == self.status)
+        if after:
+            conditions.append(_after_entry(conn, after, self.agency))
+        order = (
+            import_run.c.started_at.desc(),
+            quarantine.c.run_id,
+            quarantine.c.row_number,
+            quarantine.c.id,
+        )
+        query = columns.join(import_run, import_run.c.id == quarantine.c.run_id).where(*conditions)
+        return _of_agency(query, self.agency).order_by(*order)
 
 
-def iter_entries(
-    conn: Connection,
-    *,
-    run_id: str | None = None,
-    status: str | None = "open",
-    agency: str | None = None,
-    matching: str | None = None,
-) -> Iterator[dict[str, Any]]:
-    """Every matching entry whole (raw row and fields), in list_quarantine's order, from a server-side
+def iter_entries(conn: Connection, chosen: Chosen) -> Iterator[dict[str, Any]]:
+    """Every chosen entry whole (raw row and fields), in list_quarantine's order, from a server-side
     cursor: an export of a run's hundred thousand bad rows streams in constant memory."""
-    query = _quarantine_query(select(quarantine), conn, run_id, status, agency, None, matching)
+    query = chosen.query(select(quarantine), conn)
     for row in conn.execution_options(yield_per=EXPORT_BATCH).execute(query):
         yield _entry_view(row, full=True)
 
 
-def field_names(
-    conn: Connection,
-    *,
-    run_id: str | None = None,
-    status: str | None = "open",
-    agency: str | None = None,
-    matching: str | None = None,
-) -> list[str]:
-    """The names of the fields the matching entries have, in the order the source gave them (the first
+def field_names(conn: Connection, chosen: Chosen) -> list[str]:
+    """The names of the fields the chosen entries have, in the order the source gave them (the first
     entry's order, then names only later entries have, as met)."""
-    query = _quarantine_query(select(quarantine.c.fields), conn, run_id, status, agency, None, matching)
     names: dict[str, None] = {}
+    query = chosen.query(select(quarantine.c.fields), conn)
     for (fields,) in conn.execution_options(yield_per=EXPORT_BATCH).execute(query):
         names.update(dict.fromkeys(fields or ()))
     return list(names)
 
 
-def count_entries(
-    conn: Connection,
-    *,
-    run_id: str | None = None,
-    status: str | None = "open",
-    agency: str | None = None,
-    matching: str | None = None,
-) -> int:
-    counted = select(func.count()).select_from(quarantine)
-    query = _quarantine_query(counted, conn, run_id, status, agency, None, matching)
+def count_entries(conn: Connection, chosen: Chosen) -> int:
+    query = chosen.query(select(func.count()).select_from(quarantine), conn)
     return conn.execute(query.order_by(None)).scalar_one()
 
 

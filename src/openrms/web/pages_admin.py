@@ -223,7 +223,7 @@ def _rows_page(
             agency=agency,
             matching=matching,
         )
-        open_rows = runs.count_entries(conn, run_id=run_id, agency=agency, matching=matching)
+        open_rows = runs.count_entries(conn, runs.Chosen(run_id, agency=agency, matching=matching))
     for row in rows:
         row["problems"] = [_reason_parts(r) for r in row["reasons"]]
     return rows, open_rows
