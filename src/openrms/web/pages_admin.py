@@ -72,6 +72,11 @@ def _number(name: str, value: str | None, default: int | None = None) -> int | N
     return int(value)
 
 
+def _text_field(form: Any, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
 # ---- imports ----
 
 
@@ -119,11 +124,16 @@ def imports_page(request: Request, scope: Scope, page: str | None = None) -> Res
     return render(request, "imports.html", _imports_context(request, subject, number))
 
 
+def _chosen_file(value: Any) -> UploadFile | None:
+    """A form's file field, if a file was chosen (a browser sends an empty part when none was)."""
+    return value if isinstance(value, UploadFile) and value.filename else None
+
+
 def _form_errors(upload: Any, mapping: str, own_mapping: Any) -> dict[str, str]:
     errors: dict[str, str] = {}
-    if not isinstance(upload, UploadFile) or not upload.filename:
+    if _chosen_file(upload) is None:
         errors["file"] = "Select a file to import"
-    chose_own = isinstance(own_mapping, UploadFile) and bool(own_mapping.filename)
+    chose_own = _chosen_file(own_mapping) is not None
     if not mapping and not chose_own:
         errors["mapping"] = "Select the mapping that describes the file, or choose your own mapping's file"
     elif mapping and chose_own:
@@ -151,13 +161,17 @@ def _run_import(
     return report.as_dict()
 
 
-async def _uploaded_mapping(upload_: UploadFile, field: str) -> service.MappingRef:
-    """A mapping chosen as a YAML file on a form; a BadRequest (naming the file's line) if it is bad."""
+async def _uploaded_mapping(form: Any) -> service.MappingRef | None:
+    """The mapping chosen as a YAML file on a form (`mapping_file`), if any; a BadRequest (naming the
+    file's line) if it is bad."""
+    upload_ = _chosen_file(form.get("mapping_file"))
+    if upload_ is None:
+        return None
     try:
         text = (await upload_.read()).decode("utf-8-sig")
     except UnicodeDecodeError:
         raise BadRequest("the mapping must be a YAML file in UTF-8") from None
-    return service.uploaded_mapping(text, Path(upload_.filename or field).name)
+    return service.uploaded_mapping(text, Path(upload_.filename or "mapping_file").name)
 
 
 @router.post("/imports")
@@ -169,19 +183,17 @@ async def upload(request: Request, scope: Scope) -> Response:
     subject = _allowed(scope, "import")
     form = await request.form()
     upload_ = form.get("file")
-    own = form.get("mapping_file")
-    mapping = str(form.get("mapping") or "").strip()
+    mapping = _text_field(form, "mapping")
     dry_run = form.get("dry_run") == "yes"
     chosen = {"mapping": mapping, "dry_run": dry_run}
-    errors = _form_errors(upload_, mapping, own)
+    errors = _form_errors(upload_, mapping, form.get("mapping_file"))
     if not errors:
         assert isinstance(upload_, UploadFile)
         ref: service.MappingRef = mapping
-        if isinstance(own, UploadFile) and own.filename:
-            try:
-                ref = await _uploaded_mapping(own, "mapping_file")
-            except BadRequest as exc:
-                errors["mapping_file"] = f"Your mapping cannot be used: {exc.detail}"
+        try:
+            ref = await _uploaded_mapping(form) or mapping
+        except BadRequest as exc:
+            errors["mapping_file"] = f"Your mapping cannot be used: {exc.detail}"
         if not errors:
             try:
                 report = await run_in_threadpool(_run_import, request, subject, upload_, ref, dry_run)
@@ -347,19 +359,6 @@ def _s(count: int) -> str:
     return "" if count == 1 else "s"
 
 
-def _text_field(form: Any, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
-async def _corrected_mapping(form: Any) -> service.MappingRef | None:
-    """The corrected mapping a retry form uploaded, if any (a BadRequest naming its line if it is bad)."""
-    upload_ = form.get("mapping_file")
-    if not isinstance(upload_, UploadFile) or not upload_.filename:
-        return None
-    return await _uploaded_mapping(upload_, "mapping_file")
-
-
 @router.post("/imports/{run_id}/quarantine")
 async def work_quarantine(request: Request, run_id: str, scope: Scope) -> Response:
     """Retry or discard a run's open rows, all of them or one (`entry`), as `openrms quarantine retry` and
@@ -400,7 +399,7 @@ async def work_quarantine(request: Request, run_id: str, scope: Scope) -> Respon
             done: dict[str, Any] = {"done": "discard", "count": count}
     elif action == "retry":
         try:
-            mapping = await _corrected_mapping(form)
+            mapping = await _uploaded_mapping(form)
             summary = await run_in_threadpool(
                 service.retry_quarantine,
                 database,
