@@ -172,10 +172,13 @@ def _quarantine_reader(subject: Importer) -> Subject:
 
 
 QuarantineReader = Annotated[Subject, Depends(_quarantine_reader)]
-Matching = Annotated[
-    str | None,
-    Query(max_length=500, description="Only rows one of whose reasons holds this text, in any case"),
-]
+MATCHING = "Only rows one of whose reasons holds this text, in any case"
+Matching = Annotated[str | None, Query(max_length=500, description=MATCHING)]
+
+
+def _with_matching(detail: dict[str, Any], matching: str | None) -> dict[str, Any]:
+    """An audit entry's detail, with the reason's text that chose the rows when one did."""
+    return detail if matching is None else {**detail, "matching": matching}
 
 
 @router.get("/quarantine", summary="Your agency's quarantined rows")
@@ -200,10 +203,8 @@ def list_quarantine(
             agency=subject.agency,
             matching=matching,
         )
-    detail: dict[str, Any] = {"run": run_id, "status": status, "returned": len(items)}
-    if matching is not None:
-        detail["matching"] = matching
-    audited(request, "quarantine-read", (), detail)
+    detail = {"run": run_id, "status": status, "returned": len(items)}
+    audited(request, "quarantine-read", (), _with_matching(detail, matching))
     return {"items": items, "next_after": items[-1]["id"] if len(items) == limit else None}
 
 
@@ -245,9 +246,7 @@ class Retry(BaseModel):
     entry_ids: list[str] | None = None
     mapping: str | None = Field(None, description="A built-in mapping to use instead of the run's")
     mapping_yaml: str | None = Field(None, description="Or the corrected mapping's YAML text")
-    matching: str | None = Field(
-        None, max_length=500, description="Only rows one of whose reasons holds this text, in any case"
-    )
+    matching: str | None = Field(None, max_length=500, description=MATCHING)
     recorded_by: str | None = Field(None, description="Recorded as who wrote the records (default: you)")
 
 
@@ -265,9 +264,7 @@ def retry(body: Retry, request: Request, db: Db, subject: Importer) -> dict[str,
         matching=body.matching,
     )
     detail = {"run": body.run_id, "entries": len(body.entry_ids or []), "retried": summary["retried"]}
-    if body.matching is not None:
-        detail["matching"] = body.matching
-    audited(request, "quarantine-retry", (), detail)
+    audited(request, "quarantine-retry", (), _with_matching(detail, body.matching))
     return summary
 
 
@@ -275,9 +272,7 @@ class Discard(BaseModel):
     model_config = ConfigDict(extra="forbid")
     entry_ids: list[str] | None = Field(None, description="Entries to discard (default: all of run_id)")
     run_id: str | None = Field(None, description="Discard every open row of this run")
-    matching: str | None = Field(
-        None, max_length=500, description="Only rows one of whose reasons holds this text, in any case"
-    )
+    matching: str | None = Field(None, max_length=500, description=MATCHING)
     reason: str = Field(min_length=3)
     by: str | None = Field(None, description="Who discarded them (default: you)")
 
@@ -294,7 +289,5 @@ def discard(body: Discard, request: Request, db: Db, subject: Importer) -> dict[
         matching=body.matching,
     )
     detail = {"run": body.run_id, "discarded": discarded}
-    if body.matching is not None:
-        detail["matching"] = body.matching
-    audited(request, "quarantine-discard", (), detail)
+    audited(request, "quarantine-discard", (), _with_matching(detail, body.matching))
     return {"discarded": discarded}
