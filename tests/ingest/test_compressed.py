@@ -10,26 +10,17 @@ do. Through the readers and the `openrms` command, on each back end.
 from __future__ import annotations
 
 import csv
-import gc
 import gzip
 import io
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from openrms.store.database import Database
 from tests.ingest.test_import_cli import Cli, balanced, street_slice
 from tests.ingest.test_readers import read, refused, write
-
-
-@pytest.fixture
-def cli(db: Database) -> Iterator[Cli]:
-    yield Cli(db)
-    gc.collect()  # each command opens its own engine: drop them so PostgreSQL connections do not pile up
 
 
 def test_a_gzipped_police_uk_file_imports_as_the_same_file_uncompressed(cli: Cli, tmp_path: Path) -> None:

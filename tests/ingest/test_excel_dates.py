@@ -4,15 +4,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import gc
-from collections.abc import Iterator
 from pathlib import Path
 
 import openpyxl
-import pytest
 
 from openrms.store import ids
-from openrms.store.database import Database
 from tests.ingest.test_import_cli import Cli, balanced
 
 MAPPING = """\
@@ -27,12 +23,6 @@ records:
       surname: {from: SURNAME, case: title}
       date_of_birth: {from: DOB, date: ["%d/%m/%Y"]}
 """
-
-
-@pytest.fixture
-def cli(db: Database) -> Iterator[Cli]:
-    yield Cli(db)
-    gc.collect()  # each command opens its own engine: drop them so PostgreSQL connections do not pile up
 
 
 def test_real_date_cells_and_typed_dates_both_import(cli: Cli, tmp_path: Path) -> None:

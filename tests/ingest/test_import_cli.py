@@ -12,7 +12,6 @@ where it was.
 from __future__ import annotations
 
 import csv
-import gc
 import gzip
 import json
 import sqlite3
@@ -71,12 +70,6 @@ class Cli:
         """Runs a command that must stop with exit code 2; returns its messages on one line."""
         result = self.run(*args, expect=2)
         return " ".join((result.stderr + result.stdout).split())
-
-
-@pytest.fixture
-def cli(db: Database) -> Iterator[Cli]:
-    yield Cli(db)
-    gc.collect()  # each command opens its own engine: drop them so PostgreSQL connections do not pile up
 
 
 @pytest.fixture

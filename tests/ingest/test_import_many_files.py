@@ -5,20 +5,9 @@ that cannot be imported stops the command there, and the same command run again 
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from openrms.store.database import Database
 from tests.ingest.test_import_cli import Cli, street_slice
-
-
-@pytest.fixture
-def cli(db: Database) -> Iterator[Cli]:
-    yield Cli(db)
-    gc.collect()  # each command opens its own engine: drop them so PostgreSQL connections do not pile up
 
 
 def monthly_files(tmp_path: Path, count: int = 3, rows: int = 60) -> list[Path]:

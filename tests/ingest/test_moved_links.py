@@ -10,9 +10,7 @@ Through the `openrms` command, on each back end.
 from __future__ import annotations
 
 import csv
-import gc
 import io
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,12 +20,6 @@ from openrms.ingest.service import import_source
 from openrms.store import ids
 from openrms.store.database import Database
 from tests.ingest.test_import_cli import Cli, street_slice
-
-
-@pytest.fixture
-def cli(db: Database) -> Iterator[Cli]:
-    yield Cli(db)
-    gc.collect()  # each command opens its own engine: drop them so PostgreSQL connections do not pile up
 
 
 def _rows(lines: list[str]) -> list[list[str]]:

@@ -9,7 +9,6 @@ Through the `openrms` command and the imports API, on each back end.
 
 from __future__ import annotations
 
-import gc
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -67,12 +66,6 @@ records:
     fields:
       surname: {from: name/surname, case: title}
 """
-
-
-@pytest.fixture
-def cli(db: Database) -> Iterator[Cli]:
-    yield Cli(db)
-    gc.collect()  # each command opens its own engine: drop them so PostgreSQL connections do not pile up
 
 
 def _files(tmp_path: Path, mapping: str = MAPPING) -> tuple[Path, Path]:

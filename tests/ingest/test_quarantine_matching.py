@@ -9,11 +9,8 @@ backslashes) are only themselves.
 from __future__ import annotations
 
 import datetime as dt
-import gc
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,12 +20,6 @@ from tests.ingest.test_import_api_access import importer, upload_custody
 from tests.ingest.test_import_cli import CUSTODY, Cli, fixed_custody_mapping
 
 DISPOSALS = "not in translation table 'disposals'"
-
-
-@pytest.fixture
-def cli(db: Database) -> Iterator[Cli]:
-    yield Cli(db)
-    gc.collect()  # each command opens its own engine: drop them so PostgreSQL connections do not pile up
 
 
 def custody_run(cli: Cli) -> str:

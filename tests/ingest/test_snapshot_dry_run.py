@@ -6,11 +6,8 @@ marks half a source deleted. Through the `openrms` command and the import servic
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -20,12 +17,6 @@ from openrms.store import ids
 from openrms.store.database import Database
 from tests.ingest.test_import_cli import PLAIN, Cli, client, street_slice  # noqa: F401 (a fixture)
 from tests.ingest.test_moved_links import _rows, _write
-
-
-@pytest.fixture
-def cli(db: Database) -> Iterator[Cli]:
-    yield Cli(db)
-    gc.collect()  # each command opens its own engine: drop them so PostgreSQL connections do not pile up
 
 
 def _figures(report: dict) -> tuple[dict, dict, dict, int]:

@@ -10,9 +10,7 @@ row as a new run. Interrupted as Ctrl-C would (after a commit), resumed through 
 
 from __future__ import annotations
 
-import gc
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,12 +22,6 @@ from openrms.store.tables import import_run
 from tests.ingest.test_import_cli import PLAIN, Cli, balanced, record_count
 
 QUERY = "SELECT name AS NAME, sex AS SEX FROM people ORDER BY id"
-
-
-@pytest.fixture
-def cli(db: Database) -> Iterator[Cli]:
-    yield Cli(db)
-    gc.collect()  # each command opens its own engine: drop them so PostgreSQL connections do not pile up
 
 
 def _name(number: int) -> str:
